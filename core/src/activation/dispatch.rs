@@ -1,0 +1,1 @@
+//! The runtime `Activation` enum and diagnostics (in progress).

@@ -1,0 +1,3 @@
+//! (in progress)
+
+pub(crate) mod scalar_ref {}

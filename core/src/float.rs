@@ -1,0 +1,301 @@
+//! The sealed [`Float`] trait: `f32` and `f64`, each tied to its lane type, plus the scalar
+//! math shim (through `libm`, so it works without `std`).
+
+use crate::lane::Lane;
+use core::fmt::{Debug, Display};
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type the kernels accept: `f32` or `f64` (sealed).
+///
+/// Each type names its SIMD lane type ([`Float::Lane`]) and carries the constants of the
+/// vector math (polynomial coefficients, range-reduction splits, cut-offs), so that every
+/// kernel is written once, generically.
+pub trait Float:
+    sealed::Sealed
+    + Copy
+    + Default
+    + Debug
+    + Display
+    + PartialEq
+    + PartialOrd
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// The SIMD vector of this element type used by the portable backend.
+    type Lane: Lane<Scalar = Self>;
+    /// Elements per lane vector.
+    const LANES: usize;
+    /// Bits in the significand, including the implicit bit (24 or 53).
+    const MANTISSA_DIGITS: u32;
+    /// Zero.
+    const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// Positive infinity.
+    const INFINITY: Self;
+    /// Negative infinity.
+    const NEG_INFINITY: Self;
+    /// A quiet NaN.
+    const NAN: Self;
+    /// The largest finite value.
+    const MAX: Self;
+    /// The smallest positive normal value.
+    const MIN_POSITIVE: Self;
+    /// The type's name, `"f32"` or `"f64"`.
+    const NAME: &'static str;
+
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(v: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn to_f64(self) -> f64;
+    /// `true` for NaN.
+    fn is_nan(self) -> bool;
+    /// `true` for a value that is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// `exp(x)` through libm.
+    fn exp(self) -> Self;
+    /// `exp(x) - 1` through libm.
+    fn exp_m1(self) -> Self;
+    /// `ln(x)` through libm.
+    fn ln(self) -> Self;
+    /// `ln(1 + x)` through libm.
+    fn ln_1p(self) -> Self;
+    /// `tanh(x)` through libm.
+    fn tanh(self) -> Self;
+    /// `erf(x)` through libm.
+    fn erf(self) -> Self;
+    /// `erfc(x)` through libm.
+    fn erfc(self) -> Self;
+    /// Square root through libm.
+    fn sqrt(self) -> Self;
+    /// `x * a + b` with one rounding, through libm.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+
+    #[doc(hidden)]
+    /// Vector-math constants (not a stable API).
+    const VM: VmConsts<Self>;
+}
+
+/// Constants of the vector math for one element type. Hidden: an implementation detail
+/// that the sealed trait carries so that each polynomial is written once.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct VmConsts<T: 'static> {
+    /// `log2(e)`.
+    pub log2e: T,
+    /// `ln 2` split so that `n * ln2_hi` is exact for every exponent `n` of the type.
+    pub ln2_hi: T,
+    /// `ln 2 - ln2_hi`.
+    pub ln2_lo: T,
+    /// Taylor coefficients of `expm1(r)/r^2 - 1/2`... stored as `1/k!` for `k = 2..`:
+    /// `expm1(r) = r + r^2 * P(r)` with `P(r) = sum c_i r^i`.
+    pub expm1_poly: &'static [T],
+    /// `exp(x)` is `+inf` above this.
+    pub exp_hi: T,
+    /// `exp(x)` is `+0` below this.
+    pub exp_lo: T,
+    /// `expm1(x)` rounds to `-1` below this.
+    pub expm1_lo: T,
+    /// Exponent bias.
+    pub bias: T,
+    /// `2^(MANTISSA_DIGITS - 1)`: adding it to an integer-valued `n` puts `n` in the low bits.
+    pub shifter: T,
+    /// Coefficients `Lg1..` of the `log` kernel: `R(z) = z * sum Lg_i z^(i-1)`, `z = s^2`.
+    pub log_poly: &'static [T],
+    /// `2^(MANTISSA_DIGITS)`, used to lift subnormals into the normal range.
+    pub two_pow_mant: T,
+    /// Veltkamp splitter `2^ceil(p/2) + 1` for exact products without FMA.
+    pub splitter: T,
+}
+
+macro_rules! impl_float {
+    ($t:ident, $lane:ty, $lanes:expr, $name:expr,
+     exp = $exp:path, expm1 = $expm1:path, ln = $ln:path, ln1p = $ln1p:path,
+     tanh = $tanh:path, erf = $erf:path, erfc = $erfc:path, sqrt = $sqrt:path, fma = $fma:path,
+     consts = $consts:expr) => {
+        impl Float for $t {
+            type Lane = $lane;
+            const LANES: usize = $lanes;
+            const MANTISSA_DIGITS: u32 = $t::MANTISSA_DIGITS;
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const INFINITY: Self = $t::INFINITY;
+            const NEG_INFINITY: Self = $t::NEG_INFINITY;
+            const NAN: Self = $t::NAN;
+            const MAX: Self = $t::MAX;
+            const MIN_POSITIVE: Self = $t::MIN_POSITIVE;
+            const NAME: &'static str = $name;
+            const VM: VmConsts<Self> = $consts;
+
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                $t::is_finite(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $t::abs(self)
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline]
+            fn exp_m1(self) -> Self {
+                $expm1(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                $ln(self)
+            }
+            #[inline]
+            fn ln_1p(self) -> Self {
+                $ln1p(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                $tanh(self)
+            }
+            #[inline]
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            #[inline]
+            fn erfc(self) -> Self {
+                $erfc(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                $sqrt(self)
+            }
+            #[inline]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $fma(self, a, b)
+            }
+        }
+    };
+}
+
+impl_float!(
+    f32,
+    wide::f32x8,
+    8,
+    "f32",
+    exp = libm::expf,
+    expm1 = libm::expm1f,
+    ln = libm::logf,
+    ln1p = libm::log1pf,
+    tanh = libm::tanhf,
+    erf = libm::erff,
+    erfc = libm::erfcf,
+    sqrt = libm::sqrtf,
+    fma = libm::fmaf,
+    consts = VmConsts {
+        log2e: core::f32::consts::LOG2_E,
+        // 0x3f317200: 16 significant bits, so n * ln2_hi is exact for |n| < 2^8.
+        ln2_hi: 0.693145751953125,
+        ln2_lo: 1.428606765330187045e-06,
+        // 1/k! for k = 2..=9: Taylor is within 2e-10 relative on |r| <= ln2/2,
+        // well below the f32 rounding error.
+        expm1_poly: &[
+            0.5,
+            0.16666667,
+            0.041666668,
+            0.008333334,
+            0.0013888889,
+            0.0001984127,
+            2.4801588e-5,
+            2.7557319e-6,
+        ],
+        exp_hi: 88.72284,
+        exp_lo: -104.0,
+        expm1_lo: -17.5,
+        bias: 127.0,
+        shifter: 8388608.0,
+        // musl logf's Lg1..Lg4 (|error| < 2^-34 on the reduced range).
+        log_poly: &[0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841],
+        two_pow_mant: 16777216.0,
+        splitter: 4097.0,
+    }
+);
+
+impl_float!(
+    f64,
+    wide::f64x4,
+    4,
+    "f64",
+    exp = libm::exp,
+    expm1 = libm::expm1,
+    ln = libm::log,
+    ln1p = libm::log1p,
+    tanh = libm::tanh,
+    erf = libm::erf,
+    erfc = libm::erfc,
+    sqrt = libm::sqrt,
+    fma = libm::fma,
+    consts = VmConsts {
+        log2e: core::f64::consts::LOG2_E,
+        // fdlibm's split: the low 32 bits of ln2_hi are zero, so n * ln2_hi is exact.
+        ln2_hi: 6.93147180369123816490e-01,
+        ln2_lo: 1.90821492927058770002e-10,
+        // 1/k! for k = 2..=15: Taylor remainder below 2e-18 relative on |r| <= ln2/2.
+        expm1_poly: &[
+            0.5,
+            1.6666666666666666e-1,
+            4.1666666666666664e-2,
+            8.3333333333333332e-3,
+            1.3888888888888889e-3,
+            1.9841269841269841e-4,
+            2.4801587301587302e-5,
+            2.7557319223985893e-6,
+            2.7557319223985888e-7,
+            2.5052108385441720e-8,
+            2.0876756987868100e-9,
+            1.6059043836821613e-10,
+            1.1470745597729725e-11,
+            7.6471637318198164e-13,
+        ],
+        exp_hi: 709.782712893384,
+        exp_lo: -746.0,
+        expm1_lo: -38.0,
+        bias: 1023.0,
+        shifter: 4503599627370496.0,
+        // fdlibm log's Lg1..Lg7.
+        log_poly: &[
+            6.666666666666735130e-01,
+            3.999999999940941908e-01,
+            2.857142874366239149e-01,
+            2.222219843214978396e-01,
+            1.818357216161805012e-01,
+            1.531383769920937332e-01,
+            1.479819860511658591e-01,
+        ],
+        two_pow_mant: 9007199254740992.0,
+        splitter: 134217729.0,
+    }
+);

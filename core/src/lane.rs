@@ -1,0 +1,240 @@
+//! The lane trait: the small set of SIMD operations every kernel is written against, and its
+//! portable implementation on `wide` (`f32x8`, `f64x4`).
+//!
+//! A kernel written against [`Lane`] gains a new backend (for example AVX2 through
+//! `core::arch`) by implementing this trait once; no kernel is rewritten.
+//!
+//! Masks are lane values whose elements are all-ones or all-zeros bit patterns, as the
+//! comparison operations return them.
+
+use crate::float::Float;
+use core::ops::{Add, Div, Mul, Neg, Sub};
+use wide::{f32x8, f64x4, u32x8, u64x4};
+
+/// A SIMD vector of [`Float`]s with the operations the kernels need.
+pub trait Lane:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// The element type.
+    type Scalar: Float;
+    /// A plain array of `LANES` elements, for loading and storing.
+    type Array: Copy + Default + AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]>;
+    /// Number of elements.
+    const LANES: usize;
+
+    /// Every element set to `v`.
+    fn splat(v: Self::Scalar) -> Self;
+    /// From an array.
+    fn from_array(a: Self::Array) -> Self;
+    /// To an array.
+    fn to_array(self) -> Self::Array;
+
+    /// `self * a + b`. Fused (one rounding) where the target has FMA, otherwise two roundings.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// Element-wise minimum; if one operand is NaN the result is unspecified (callers
+    /// restore NaN explicitly where it matters).
+    fn min(self, o: Self) -> Self;
+    /// Element-wise maximum; NaN handling as for [`Lane::min`].
+    fn max(self, o: Self) -> Self;
+    /// Absolute value (clears the sign bit).
+    fn abs(self) -> Self;
+    /// Square root, correctly rounded.
+    fn sqrt(self) -> Self;
+    /// Rounds to the nearest integer (ties to even); finite inputs of magnitude < 2^(p-2).
+    fn round(self) -> Self;
+    /// Floor.
+    fn floor(self) -> Self;
+
+    /// Mask of `self < o`.
+    fn lt(self, o: Self) -> Self;
+    /// Mask of `self <= o`.
+    fn le(self, o: Self) -> Self;
+    /// Mask of `self > o`.
+    fn gt(self, o: Self) -> Self;
+    /// Mask of `self >= o`.
+    fn ge(self, o: Self) -> Self;
+    /// Mask of `self == o`.
+    fn eq(self, o: Self) -> Self;
+    /// Mask of NaN elements.
+    fn is_nan(self) -> Self;
+    /// Mask of ±inf elements.
+    fn is_inf(self) -> Self;
+    /// Bitwise and.
+    fn and(self, o: Self) -> Self;
+    /// Bitwise or.
+    fn or(self, o: Self) -> Self;
+    /// Bitwise xor.
+    fn xor(self, o: Self) -> Self;
+    /// `mask ? t : f`, element-wise, for a comparison mask.
+    fn select(mask: Self, t: Self, f: Self) -> Self;
+    /// Magnitude of `self` with the sign bit of `sign`.
+    fn copysign(self, sign: Self) -> Self;
+    /// Number of set elements of a mask.
+    fn count(mask: Self) -> u32;
+
+    /// `2^n` for integer-valued `n` in the normal exponent range `[1 - bias, bias]`.
+    fn pow2i(n: Self) -> Self;
+    /// For positive normal finite `self`: `(m, e)` with `self = m * 2^e`, `m` in `[1, 2)`,
+    /// `e` integer-valued.
+    fn frexp(self) -> (Self, Self);
+
+    /// Exact product: `(h, l)` with `h = fl(a * b)` and `h + l = a * b` exactly (barring
+    /// overflow and underflow). Uses FMA where available, Veltkamp–Dekker otherwise.
+    #[inline(always)]
+    fn two_prod(a: Self, b: Self) -> (Self, Self) {
+        let h = a * b;
+        if Self::HAS_FMA {
+            (h, a.mul_add(b, -h))
+        } else {
+            let (ah, al) = Self::split(a);
+            let (bh, bl) = Self::split(b);
+            let l = ((ah * bh - h) + ah * bl + al * bh) + al * bl;
+            (h, l)
+        }
+    }
+    /// Veltkamp split of `a` into a high half and the exact remainder.
+    #[inline(always)]
+    fn split(a: Self) -> (Self, Self) {
+        let c = Self::splat(<Self::Scalar as Float>::VM.splitter) * a;
+        let h = c - (c - a);
+        (h, a - h)
+    }
+    /// `true` where [`Lane::mul_add`] is fused.
+    const HAS_FMA: bool;
+}
+
+macro_rules! impl_wide_lane {
+    ($lane:ident, $t:ident, $u:ident, $ut:ident, $n:expr, $mant:expr) => {
+        impl Lane for $lane {
+            type Scalar = $t;
+            type Array = [$t; $n];
+            const LANES: usize = $n;
+            const HAS_FMA: bool = cfg!(any(target_feature = "fma", target_arch = "aarch64"));
+
+            #[inline(always)]
+            fn splat(v: $t) -> Self {
+                $lane::splat(v)
+            }
+            #[inline(always)]
+            fn from_array(a: [$t; $n]) -> Self {
+                $lane::new(a)
+            }
+            #[inline(always)]
+            fn to_array(self) -> [$t; $n] {
+                $lane::to_array(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $lane::mul_add(self, a, b)
+            }
+            #[inline(always)]
+            fn min(self, o: Self) -> Self {
+                $lane::fast_min(self, o)
+            }
+            #[inline(always)]
+            fn max(self, o: Self) -> Self {
+                $lane::fast_max(self, o)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $lane::abs(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $lane::sqrt(self)
+            }
+            #[inline(always)]
+            fn round(self) -> Self {
+                // Adding and subtracting 1.5 * 2^(p-1) rounds to nearest-even for
+                // |x| < 2^(p-2), in every rounding-free backend alike.
+                let s = $lane::splat(1.5 * <$t as Float>::VM.shifter);
+                (self + s) - s
+            }
+            #[inline(always)]
+            fn floor(self) -> Self {
+                $lane::floor(self)
+            }
+            #[inline(always)]
+            fn lt(self, o: Self) -> Self {
+                self.simd_lt(o)
+            }
+            #[inline(always)]
+            fn le(self, o: Self) -> Self {
+                self.simd_le(o)
+            }
+            #[inline(always)]
+            fn gt(self, o: Self) -> Self {
+                self.simd_gt(o)
+            }
+            #[inline(always)]
+            fn ge(self, o: Self) -> Self {
+                self.simd_ge(o)
+            }
+            #[inline(always)]
+            fn eq(self, o: Self) -> Self {
+                self.simd_eq(o)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> Self {
+                $lane::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_inf(self) -> Self {
+                $lane::is_inf(self)
+            }
+            #[inline(always)]
+            fn and(self, o: Self) -> Self {
+                self & o
+            }
+            #[inline(always)]
+            fn or(self, o: Self) -> Self {
+                self | o
+            }
+            #[inline(always)]
+            fn xor(self, o: Self) -> Self {
+                self ^ o
+            }
+            #[inline(always)]
+            fn select(mask: Self, t: Self, f: Self) -> Self {
+                mask.blend(t, f)
+            }
+            #[inline(always)]
+            fn copysign(self, sign: Self) -> Self {
+                $lane::copysign(self, sign)
+            }
+            #[inline(always)]
+            fn count(mask: Self) -> u32 {
+                $lane::to_bitmask(mask).count_ones()
+            }
+            #[inline(always)]
+            fn pow2i(n: Self) -> Self {
+                // n + bias + 2^(p-1) holds the biased exponent in its low mantissa bits;
+                // shifting them into the exponent field builds 2^n without a float-to-int
+                // conversion (AVX2 has none for f64).
+                let c = <$t as Float>::VM;
+                let t = n + $lane::splat(c.bias + c.shifter);
+                $lane::from_bits(t.to_bits() << ($mant - 1))
+            }
+            #[inline(always)]
+            fn frexp(self) -> (Self, Self) {
+                let c = <$t as Float>::VM;
+                let bits = self.to_bits();
+                let mant_mask = $u::splat((1 << ($mant - 1)) - 1);
+                let one_bits = $u::splat((1.0 as $t).to_bits());
+                let m = $lane::from_bits((bits & mant_mask) | one_bits);
+                // Biased exponent into the low bits of the shifter, then subtract: exact.
+                let e_bits = (bits >> ($mant - 1)) | $u::splat(c.shifter.to_bits());
+                let e = $lane::from_bits(e_bits) - $lane::splat(c.shifter + c.bias);
+                (m, e)
+            }
+        }
+    };
+}
+
+impl_wide_lane!(f32x8, f32, u32x8, u32, 8, 24);
+impl_wide_lane!(f64x4, f64, u64x4, u64, 4, 53);

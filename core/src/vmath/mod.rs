@@ -1,0 +1,208 @@
+//! Vector math over [`Lane`]s: our own range reductions and polynomials, written once for
+//! `f32` and `f64` (the constants come from [`Float::VM`]).
+//!
+//! `wide`'s own transcendental functions document no precision and it has no `erf`, so no
+//! kernel uses them. Every function here propagates NaN and gives the limits at ±inf.
+//! Accuracy is measured in `tests/` against MPFR (f64) and libm-in-f64 (f32).
+
+use crate::float::Float;
+use crate::lane::Lane;
+
+mod erf;
+pub use erf::*;
+
+#[inline(always)]
+pub(crate) fn splat<L: Lane>(v: f64) -> L {
+    L::splat(<L::Scalar as Float>::from_f64(v))
+}
+
+#[inline(always)]
+fn vm<L: Lane>() -> crate::float::VmConsts<L::Scalar> {
+    <L::Scalar as Float>::VM
+}
+
+/// Horner evaluation of `c[0] + c[1] x + ... `. The slices are constants, so the loop is
+/// unrolled at compile time.
+#[inline(always)]
+pub(crate) fn horner<L: Lane>(x: L, c: &[L::Scalar]) -> L {
+    let mut it = c.iter().rev();
+    let mut acc = match it.next() {
+        Some(&top) => L::splat(top),
+        None => return L::splat(<L::Scalar as Float>::ZERO),
+    };
+    for &ci in it {
+        acc = acc.mul_add(x, L::splat(ci));
+    }
+    acc
+}
+
+/// Cody–Waite reduction `x = n ln2 + r`, `|r| <= ln2/2 (+ tiny)`, and `expm1(r)`.
+/// `x` must be finite and clamped to the exponent range.
+#[inline(always)]
+fn reduce_expm1<L: Lane>(x: L) -> (L, L) {
+    let c = vm::<L>();
+    let n = (x * L::splat(c.log2e)).round();
+    // n * ln2_hi is exact (ln2_hi has enough trailing zeros), so r is x - n ln2 to within the
+    // rounding of the ln2_lo term.
+    let r = (-n).mul_add(L::splat(c.ln2_hi), x);
+    let r = (-n).mul_add(L::splat(c.ln2_lo), r);
+    let r2 = r * r;
+    let q = r2.mul_add(horner(r, c.expm1_poly), r);
+    (n, q)
+}
+
+/// `exp(x)`: relative error about 1 ULP (measured: see the README table), subnormal results
+/// computed with a single final rounding, `+inf` above the overflow threshold, `+0` below
+/// the underflow threshold, NaN in gives NaN.
+#[inline(always)]
+pub fn exp<L: Lane>(x: L) -> L {
+    let c = vm::<L>();
+    let xc = x.max(L::splat(c.exp_lo)).min(L::splat(c.exp_hi));
+    let (n, q) = reduce_expm1(xc);
+    let p = q + L::splat(<L::Scalar as Float>::ONE);
+    // Scale by 2^n in two steps, so that n below the normal exponent range gives a correctly
+    // rounded subnormal and n = bias + 1 (near overflow) stays finite until the last step.
+    let half = splat::<L>(0.5);
+    let n1 = (n * half).floor();
+    let n2 = n - n1;
+    let r = p * L::pow2i(n1) * L::pow2i(n2);
+    let r = L::select(
+        x.gt(L::splat(c.exp_hi)),
+        L::splat(<L::Scalar as Float>::INFINITY),
+        r,
+    );
+    L::select(x.is_nan(), x, r)
+}
+
+/// `exp(hi + lo)` for `|lo| <= ulp(hi)`: the tail is applied as `exp(hi) * (1 + lo)`, so an
+/// argument carried in two parts (for example an exact product from [`Lane::two_prod`]) is
+/// not rounded before exponentiation. This is what keeps Gaussian and logistic tails
+/// relatively accurate.
+#[inline(always)]
+pub fn exp_dd<L: Lane>(hi: L, lo: L) -> L {
+    let e = exp(hi);
+    e.mul_add(lo, e)
+}
+
+/// `exp(x) - 1` with relative accuracy near 0 (about 1 ULP, measured), `-1` for very
+/// negative `x`, `+inf` above the overflow threshold, NaN propagates.
+#[inline(always)]
+pub fn expm1<L: Lane>(x: L) -> L {
+    let c = vm::<L>();
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let xc = x.max(L::splat(c.expm1_lo)).min(L::splat(c.exp_hi));
+    let (n, q) = reduce_expm1(xc);
+    // n <= bias - 1: s = 2^n is normal, s - 1 is exact for small n, and fma(s, q, s - 1)
+    // is the result with one rounding (no cancellation: for n = -1 the terms are -1/2 and
+    // at most 0.18). For n = 0 this is exactly q, the polynomial with relative accuracy.
+    let bias_m1 = L::splat(c.bias - <L::Scalar as Float>::ONE);
+    let s = L::pow2i(n.min(bias_m1));
+    let small = s.mul_add(q, s - one);
+    // n = bias (x within ln2/2 of overflow): scale in two steps; the -1 is negligible.
+    let big = (L::pow2i(n - one) * (q + one))
+        * L::splat(<L::Scalar as Float>::ONE + <L::Scalar as Float>::ONE);
+    let r = L::select(n.gt(bias_m1), big, small);
+    let r = L::select(
+        x.gt(L::splat(c.exp_hi)),
+        L::splat(<L::Scalar as Float>::INFINITY),
+        r,
+    );
+    L::select(x.is_nan(), x, r)
+}
+
+/// Core of `ln`: `ln(m) + t` for finite `m > 0` (normal), `t` a small correction added at
+/// the end (the rounding error of `1 + u` for `log1p`). fdlibm's reduction: `m = 2^k f`,
+/// `f` in `[sqrt(2)/2, sqrt(2))`, `ln f = e - e^2/2 + s (e^2/2 + R(s^2))` with `e = f - 1`
+/// (exact) and `s = e / (2 + e)`.
+#[inline(always)]
+fn ln_core<L: Lane>(m: L, t: L, kadj: L) -> L {
+    let c = vm::<L>();
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let (mut f, k0) = m.frexp();
+    let mut k = k0 + kadj;
+    let big = f.gt(splat::<L>(core::f64::consts::SQRT_2));
+    f = L::select(big, f * splat::<L>(0.5), f);
+    k = L::select(big, k + one, k);
+    let e = f - one;
+    let s = e / (e + one + one);
+    let z = s * s;
+    let r = z * horner(z, c.log_poly);
+    let hfsq = splat::<L>(0.5) * e * e;
+    // Small terms first, the large ones (k ln2_hi, e) last.
+    let lo = s.mul_add(hfsq + r, k.mul_add(L::splat(c.ln2_lo), t)) - hfsq;
+    k.mul_add(L::splat(c.ln2_hi), e + lo)
+}
+
+/// Natural logarithm: about 1 ULP (measured). `ln(0) = -inf`, negative or NaN gives NaN,
+/// `ln(+inf) = +inf`; subnormal inputs are handled exactly (lifted by `2^p` first).
+#[inline(always)]
+pub fn ln<L: Lane>(x: L) -> L {
+    let c = vm::<L>();
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let min_pos = L::splat(<L::Scalar as Float>::MIN_POSITIVE);
+    let sub = x.lt(min_pos);
+    let xs = L::select(sub, x * L::splat(c.two_pow_mant), x);
+    // Lifted subnormals: the exponent is corrected by -p inside the reduction, exactly.
+    let p = L::splat(<L::Scalar as Float>::from_f64(f64::from(
+        <L::Scalar as Float>::MANTISSA_DIGITS,
+    )));
+    let kadj = L::select(sub, -p, zero);
+    let r = ln_core(xs.max(min_pos), zero, kadj);
+    let r = L::select(x.eq(zero), L::splat(<L::Scalar as Float>::NEG_INFINITY), r);
+    let r = L::select(x.lt(zero), L::splat(<L::Scalar as Float>::NAN), r);
+    let r = L::select(x.is_inf().and(x.gt(zero)), x, r);
+    L::select(x.is_nan(), x, r)
+}
+
+/// `ln(1 + u)` with relative accuracy near 0 (about 1 ULP, measured). `u = -1` gives `-inf`,
+/// `u < -1` NaN, `+inf` gives `+inf`.
+#[inline(always)]
+pub fn log1p<L: Lane>(u: L) -> L {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    // TwoSum: m + err = 1 + u exactly; ln(1 + u) = ln(m) + err/m to first order.
+    let m = one + u;
+    let bb = m - u;
+    let err = (one - bb) + (u - (m - bb));
+    let mm = m.max(L::splat(<L::Scalar as Float>::MIN_POSITIVE));
+    let r = ln_core(mm, err / mm, zero);
+    // |u| below half an ulp of 1: m == 1 and the answer is u itself (keeps -0.0 and tiny
+    // subnormals exact).
+    let tiny = u
+        .abs()
+        .lt(L::splat(<L::Scalar as Float>::from_f64(libm::ldexp(
+            1.0,
+            -(<L::Scalar as Float>::MANTISSA_DIGITS as i32),
+        ))));
+    let r = L::select(tiny, u, r);
+    let r = L::select(u.eq(-one), L::splat(<L::Scalar as Float>::NEG_INFINITY), r);
+    let r = L::select(u.lt(-one), L::splat(<L::Scalar as Float>::NAN), r);
+    let r = L::select(u.is_inf().and(u.gt(zero)), u, r);
+    L::select(u.is_nan(), u, r)
+}
+
+/// `ln(1 + exp(x))` (softplus) without overflow or cancellation:
+/// `max(x, 0) + log1p(exp(-|x|))`.
+#[inline(always)]
+pub fn log1pexp<L: Lane>(x: L) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let r = x.max(zero) + log1p(exp(-x.abs()));
+    L::select(x.is_nan(), x, r)
+}
+
+/// Hyperbolic tangent, odd, with relative accuracy everywhere:
+/// `t = expm1(2|x|)`, `tanh|x| = t / (t + 2)` below `0.55` and `1 - 2/(t + 2)` above
+/// (where the subtraction loses nothing), sign restored by `copysign` (so `tanh(-0) = -0`).
+#[inline(always)]
+pub fn tanh<L: Lane>(x: L) -> L {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let two = one + one;
+    let a = x.abs();
+    // tanh rounds to 1 beyond 9.01 (f32) / 19.06 (f64); clamp so that expm1 stays finite.
+    let ac = a.min(splat::<L>(22.0));
+    let t = expm1(ac + ac);
+    let d = t + two;
+    let r = L::select(ac.lt(splat::<L>(0.55)), t / d, one - two / d);
+    let r = r.copysign(x);
+    L::select(x.is_nan(), x, r)
+}
