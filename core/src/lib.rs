@@ -26,7 +26,11 @@ mod driver;
 mod error;
 mod float;
 mod lane;
+pub mod loss;
+#[allow(dead_code)]
+mod reduce;
 pub mod scalar;
+pub mod softmax;
 pub mod vmath;
 
 pub use activation::*;

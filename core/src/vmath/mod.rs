@@ -9,7 +9,9 @@ use crate::float::Float;
 use crate::lane::Lane;
 
 mod erf;
+mod tanh;
 pub use erf::*;
+pub use tanh::*;
 
 #[inline(always)]
 pub(crate) fn splat<L: Lane>(v: f64) -> L {
@@ -187,22 +189,5 @@ pub fn log1p<L: Lane>(u: L) -> L {
 pub fn log1pexp<L: Lane>(x: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let r = x.max(zero) + log1p(exp(-x.abs()));
-    L::select(x.is_nan(), x, r)
-}
-
-/// Hyperbolic tangent, odd, with relative accuracy everywhere:
-/// `t = expm1(2|x|)`, `tanh|x| = t / (t + 2)` below `0.55` and `1 - 2/(t + 2)` above
-/// (where the subtraction loses nothing), sign restored by `copysign` (so `tanh(-0) = -0`).
-#[inline(always)]
-pub fn tanh<L: Lane>(x: L) -> L {
-    let one = L::splat(<L::Scalar as Float>::ONE);
-    let two = one + one;
-    let a = x.abs();
-    // tanh rounds to 1 beyond 9.01 (f32) / 19.06 (f64); clamp so that expm1 stays finite.
-    let ac = a.min(splat::<L>(22.0));
-    let t = expm1(ac + ac);
-    let d = t + two;
-    let r = L::select(ac.lt(splat::<L>(0.55)), t / d, one - two / d);
-    let r = r.copysign(x);
     L::select(x.is_nan(), x, r)
 }

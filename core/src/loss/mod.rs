@@ -1,0 +1,1 @@
+//! Loss functions with their gradients (in progress).

@@ -1,0 +1,1 @@
+//! Deterministic, accurate reductions (in progress).

@@ -1,0 +1,1 @@
+//! Row-wise softmax family (in progress).
