@@ -27,8 +27,7 @@ mod error;
 mod float;
 mod lane;
 pub mod loss;
-#[allow(dead_code)]
-mod reduce;
+pub mod reduce;
 pub mod scalar;
 pub mod softmax;
 pub mod vmath;
