@@ -16,14 +16,19 @@ use crate::vmath;
 #[inline(always)]
 pub(crate) fn sigmoid_lane<L: Lane>(x: L) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
-    let e = vmath::exp(-x.abs());
-    let num = L::select(x.ge(L::splat(<L::Scalar as Float>::ZERO)), one, e);
-    // Fast2Sum (e <= 1): d + err = 1 + e exactly; dividing by d and correcting to first order
-    // in err/d removes the rounding of the denominator from the error budget.
-    let d = one + e;
-    let err = (one - d) + e;
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    // e = eh + el carries exp(-|x|) beyond one rounding; 1 + e = d + derr exactly (Fast2Sum,
+    // e <= 1) up to el. Dividing by d and correcting to first order in the small relative
+    // terms removes both the exp's and the denominator's last rounding from the budget.
+    let (eh, el) = vmath::exp_parts(-x.abs());
+    let d = one + eh;
+    let derr = ((one - d) + eh) + el;
+    let pos = x.ge(zero);
+    let num = L::select(pos, one, eh);
+    // Relative correction of the numerator: el/eh for x < 0 (0 where eh underflowed to 0).
+    let nrel = L::select(pos.or(eh.eq(zero)), zero, el / eh);
     let q = num / d;
-    let r = (-q).mul_add(err / d, q);
+    let r = q.mul_add(nrel - derr / d, q);
     L::select(x.is_nan(), x, r)
 }
 
@@ -31,12 +36,14 @@ pub(crate) fn sigmoid_lane<L: Lane>(x: L) -> L {
 #[inline(always)]
 pub(crate) fn sigmoid_derivative_lane<L: Lane>(x: L) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
-    let e = vmath::exp(-x.abs());
-    let d = one + e;
-    let err = (one - d) + e;
-    // e / (d + err)^2 = (e / d^2) (1 - 2 err / d) to first order (see sigmoid_lane).
-    let q = e / (d * d);
-    let r = (-q).mul_add((err + err) / d, q);
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let (eh, el) = vmath::exp_parts(-x.abs());
+    let d = one + eh;
+    let derr = ((one - d) + eh) + el;
+    // e / (1 + e)^2 = (eh / d^2) (1 + el/eh - 2 derr/d) to first order (see sigmoid_lane).
+    let nrel = L::select(eh.eq(zero), zero, el / eh);
+    let q = eh / (d * d);
+    let r = q.mul_add(nrel - (derr + derr) / d, q);
     L::select(x.is_nan(), x, r)
 }
 

@@ -76,6 +76,33 @@ pub fn exp<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
+/// `exp(x)` as an unevaluated sum `hi + lo`: `hi` is [`exp`]'s result and `lo` carries the
+/// rounding error of its last addition (`1 + q`), scaled alike. Callers that divide or add
+/// with `e^x` (sigmoid, tanh') use `lo` to remove that half-ULP from their error budget.
+/// `lo` is 0 where `hi` is 0, ±inf or NaN.
+#[inline(always)]
+pub fn exp_parts<L: Lane>(x: L) -> (L, L) {
+    let c = vm::<L>();
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let xc = x.max(L::splat(c.exp_lo)).min(L::splat(c.exp_hi));
+    let (n, q) = reduce_expm1(xc);
+    let p = q + one;
+    // Fast2Sum: |q| < 1, so (1 - p) + q is the exact error of p.
+    let perr = (one - p) + q;
+    let half = splat::<L>(0.5);
+    let n1 = (n * half).floor();
+    let n2 = n - n1;
+    let s1 = L::pow2i(n1);
+    let s2 = L::pow2i(n2);
+    let hi = p * s1 * s2;
+    let lo = perr * s1 * s2;
+    let over = x.gt(L::splat(c.exp_hi));
+    let hi = L::select(over, L::splat(<L::Scalar as Float>::INFINITY), hi);
+    let lo = L::select(over.or(x.is_nan()), zero, lo);
+    (L::select(x.is_nan(), x, hi), lo)
+}
+
 /// `exp(hi + lo)` for `|lo| <= ulp(hi)`: the tail is applied as `exp(hi) * (1 + lo)`, so an
 /// argument carried in two parts (for example an exact product from [`Lane::two_prod`]) is
 /// not rounded before exponentiation. This is what keeps Gaussian and logistic tails
