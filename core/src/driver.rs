@@ -237,3 +237,114 @@ pub(crate) fn fold<T: Float, Acc>(x: &[T], pad: T, init: Acc, f: impl Fn(Acc, L<
     }
     acc
 }
+
+#[cfg(test)]
+mod tests {
+    //! Driver tests that also run under Miri (`cargo +nightly miri test -p nonlin --lib`):
+    //! every length around the lane width, tails padded and written back exactly.
+    use super::*;
+    use crate::lane::Lane;
+
+    fn double<L: Lane>(x: L) -> L {
+        x + x
+    }
+
+    #[test]
+    fn map_covers_every_length_and_leaves_nothing_behind() {
+        let x: [f32; 19] = core::array::from_fn(|i| i as f32);
+        for n in 0..=19 {
+            let mut out = [-1.0f32; 19];
+            map(&x[..n], &mut out[..n], double).unwrap();
+            for i in 0..19 {
+                let want = if i < n { 2.0 * i as f32 } else { -1.0 };
+                assert_eq!(out[i], want, "len {n} index {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn map_rejects_length_mismatch_without_writing() {
+        let mut out = [5.0f64; 3];
+        let e = map(&[1.0f64; 4], &mut out, double).unwrap_err();
+        assert_eq!(
+            e,
+            Error::LengthMismatch {
+                arg: "out",
+                expected: 4,
+                found: 3
+            }
+        );
+        assert_eq!(out, [5.0; 3]);
+    }
+
+    #[test]
+    fn inplace_and_two_input_drivers() {
+        for n in 0..=11 {
+            let mut a: [f64; 11] = core::array::from_fn(|i| i as f64);
+            map_inplace(&mut a[..n], double);
+            for (i, v) in a.iter().enumerate() {
+                assert_eq!(*v, if i < n { 2.0 * i as f64 } else { i as f64 });
+            }
+            let b = [1.0f64; 11];
+            let mut o = [0.0f64; 11];
+            map2(&a[..n], &b[..n], "b", &mut o[..n], "out", |x, y| x + y).unwrap();
+            for i in 0..n {
+                assert_eq!(o[i], a[i] + 1.0);
+            }
+        }
+        assert!(
+            map2(
+                &[1.0f32; 3],
+                &[1.0; 2],
+                "grad_out",
+                &mut [0.0; 3],
+                "grad_in",
+                |x, _| x
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn fold_counts_with_padding_excluded() {
+        let x = [1.0f32, -1.0, 2.0, 0.0, 3.0, -4.0, 5.0, 6.0, 7.0, -8.0, 9.0];
+        let zero = <f32 as Float>::Lane::splat(0.0);
+        let n = fold(&x, 0.0f32, 0u32, |acc, v| {
+            acc + <f32 as Float>::Lane::count(v.gt(zero))
+        });
+        assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn vmath_special_values() {
+        use crate::vmath;
+        let x = [
+            0.0f32,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1.0,
+            -200.0,
+            100.0,
+        ];
+        let mut o = [0.0f32; 8];
+        map(&x, &mut o, vmath::exp).unwrap();
+        assert_eq!(&o[..4], &[1.0, 1.0, f32::INFINITY, 0.0]);
+        assert!(o[4].is_nan());
+        assert!((o[5] - core::f32::consts::E).abs() <= f32::EPSILON * 3.0);
+        assert_eq!(o[6], 0.0);
+        assert_eq!(o[7], f32::INFINITY);
+        map(&x, &mut o, vmath::ln).unwrap();
+        assert_eq!(o[0], f32::NEG_INFINITY);
+        assert_eq!(o[2], f32::INFINITY);
+        assert!(o[3].is_nan() && o[4].is_nan() && o[6].is_nan());
+        assert_eq!(o[5], 0.0);
+        map(&x, &mut o, vmath::log1p).unwrap();
+        assert_eq!(o[0].to_bits(), 0.0f32.to_bits());
+        assert_eq!(o[1].to_bits(), (-0.0f32).to_bits());
+        map(&x, &mut o, vmath::expm1).unwrap();
+        assert_eq!(o[3], -1.0);
+        assert_eq!(o[1].to_bits(), (-0.0f32).to_bits());
+    }
+}
