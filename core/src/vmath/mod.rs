@@ -136,7 +136,9 @@ pub fn expm1<L: Lane>(x: L) -> L {
         L::splat(<L::Scalar as Float>::INFINITY),
         r,
     );
-    L::select(x.is_nan(), x, r)
+    // ±0 and NaN are returned as they are (the polynomial would turn -0 into +0).
+    let keep = x.is_nan().or(x.eq(L::splat(<L::Scalar as Float>::ZERO)));
+    L::select(keep, x, r)
 }
 
 /// Core of `ln`: `ln(m) + t` for finite `m > 0` (normal), `t` a small correction added at
