@@ -107,7 +107,11 @@ pub(crate) fn focal_lane<L: Lane>(x: L, t: L, at: L, g: L, gamma_zero: bool) -> 
     // k: a hard label on the correctly predicted side (u = 0, so v = 1): then
     // q = σ(-|x|) and ln q = -|x| - l, whose -|x| part is carried exactly below.
     let k = u.eq(zero());
-    let inner = L::select(k, one(), v.mul_add(e, u));
+    // 1 - t is rounded; its exact error (Fast2Sum, t in [0, 1]) goes back into u + v e,
+    // whose logarithm is multiplied by gamma.
+    let omt_lo = (one::<L>() - omt) - t;
+    let u_lo = L::select(pos, omt_lo, zero());
+    let inner = L::select(k, one(), v.mul_add(e, u) + u_lo);
     let qg = if gamma_zero {
         one()
     } else {
