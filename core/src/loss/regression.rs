@@ -103,6 +103,16 @@ pub(crate) fn diff2<L: Lane>(x: L, t: L) -> (L, L) {
     (d, L::select(e.is_nan(), zero, e))
 }
 
+/// `(d + e)^2` to within about one rounding: `d^2 + 2de` (`e^2` is below half an ulp of
+/// `d^2`). The correction is dropped where it is not finite (`d = ±inf`, where `inf * 0`
+/// would otherwise turn the infinite square into NaN).
+#[inline(always)]
+fn square2<L: Lane>(d: L, e: L) -> L {
+    let c = (d + d) * e;
+    let c = L::select(c.is_nan(), L::splat(<L::Scalar as Float>::ZERO), c);
+    d.mul_add(d, c)
+}
+
 /// `sign(d)` with `sign(±0) = 0` (PyTorch's gradient convention) and NaN kept.
 #[inline(always)]
 fn sign<L: Lane>(d: L) -> L {
@@ -116,8 +126,7 @@ fn sign<L: Lane>(d: L) -> L {
 #[inline(always)]
 pub(crate) fn mse_lane<L: Lane>(x: L, t: L) -> (L, L) {
     let (d, e) = diff2(x, t);
-    // (d + e)^2 = d^2 + 2de + e^2; e^2 is below half an ulp of d^2.
-    let sq = d.mul_add(d, (d + d) * e);
+    let sq = square2(d, e);
     (sq, d + d)
 }
 
@@ -134,7 +143,7 @@ pub(crate) fn huber_lane<L: Lane>(x: L, t: L, delta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
     let (d, e) = diff2(x, t);
     let z = d.abs();
-    let quad = half * d.mul_add(d, (d + d) * e);
+    let quad = half * square2(d, e);
     // z >= delta, so z - delta/2 >= z/2: no cancellation; the TwoSum error of d is added
     // back with d's sign so the linear branch is within about one rounding of exact.
     let lin = delta * ((z - half * delta) + e * sign(d));
@@ -150,7 +159,7 @@ pub(crate) fn smooth_l1_lane<L: Lane>(x: L, t: L, beta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
     let (d, e) = diff2(x, t);
     let z = d.abs();
-    let quad = half * d.mul_add(d, (d + d) * e) / beta;
+    let quad = half * square2(d, e) / beta;
     let lin = (z - half * beta) + e * sign(d);
     let loss = L::select(z.lt(beta), quad, lin);
     let g = L::select(z.lt(beta), d / beta, sign(d));
