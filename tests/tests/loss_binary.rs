@@ -193,7 +193,9 @@ fn targets_f32() -> Vec<f32> {
 fn logits_f32() -> Vec<f32> {
     let mut v = range_f32(-120.0, 120.0, 16381);
     v.extend(range_f32(-1.0, 1.0, 32749));
-    v.extend([-17.3f32, 17.3, 88.7, -88.7, 103.9, -103.9, 200.0, -200.0, 1e4, -1e4]);
+    v.extend([
+        -17.3f32, 17.3, 88.7, -88.7, 103.9, -103.9, 200.0, -200.0, 1e4, -1e4,
+    ]);
     v
 }
 
@@ -266,7 +268,11 @@ fn bce_with_logits_f32_accuracy() {
         |x, t| bce_logits_grad_ref(x, t).0,
         |_, t| t != 0.0 && t != 1.0,
     );
-    assert_within("bce_with_logits grad f32 (hard labels)", &w, BCE_LOGITS_GRAD.0);
+    assert_within(
+        "bce_with_logits grad f32 (hard labels)",
+        &w,
+        BCE_LOGITS_GRAD.0,
+    );
     let mut worst = 0.0f64;
     for ((&x, &t), &gi) in xs.iter().zip(&ts).zip(&g) {
         let (v, s) = bce_logits_grad_ref(x as f64, t as f64);
@@ -284,12 +290,16 @@ fn bce_with_logits_issue_case() {
     loss::bce_with_logits_none(&[-17.3f32], &[3e-8], None, None, &mut o).unwrap();
     let want = bce_logits_ref(-17.3f32 as f64, 3e-8f32 as f64);
     let u = ulp_f32(o[0], want);
-    eprintln!("bce_with_logits(-17.3, 3e-8) f32 = {:e} (want {want:e}, {u:.3} ULP)", o[0]);
+    eprintln!(
+        "bce_with_logits(-17.3, 3e-8) f32 = {:e} (want {want:e}, {u:.3} ULP)",
+        o[0]
+    );
     assert!(u <= 1.0, "{u}");
     // The cancelling form, for the record.
     let (x, t) = (-17.3f32, 3e-8f32);
     let bad = x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
-    let bad2 = (1.0 - t) * x + (-x).max(0.0) + ((-(-x).max(0.0)).exp() + (-x - (-x).max(0.0)).exp()).ln();
+    let bad2 =
+        (1.0 - t) * x + (-x).max(0.0) + ((-(-x).max(0.0)).exp() + (-x - (-x).max(0.0)).exp()).ln();
     eprintln!(
         "  cancelling forms: {:e} ({:.3e} ULP), PyTorch's: {:e} ({:.3e} ULP)",
         bad,
@@ -339,8 +349,8 @@ fn bce_with_logits_f64_grad() {
         let a = Mp::with_val(MPFR_PREC, 1.0 - mpf(t)) * s;
         let b = Mp::with_val(MPFR_PREC, t) * sn;
         let want = Mp::with_val(MPFR_PREC, &a - &b);
-        let scale = (Mp::with_val(MPFR_PREC, a.abs_ref()) + Mp::with_val(MPFR_PREC, b.abs_ref()))
-            .to_f64();
+        let scale =
+            (Mp::with_val(MPFR_PREC, a.abs_ref()) + Mp::with_val(MPFR_PREC, b.abs_ref())).to_f64();
         let u = if t == 0.0 || t == 1.0 {
             ulp_f64(gi, &want)
         } else {
@@ -358,8 +368,15 @@ fn bce_with_logits_grad_central_difference() {
             let x = i as f64 * 0.1 + 0.05;
             let mut o = [0.0f64];
             let mut g = [0.0f64];
-            loss::bce_with_logits_none_with_grad(&[x], &[t], Some(&[1.5]), Some(&[2.5]), &mut o, &mut g)
-                .unwrap();
+            loss::bce_with_logits_none_with_grad(
+                &[x],
+                &[t],
+                Some(&[1.5]),
+                Some(&[2.5]),
+                &mut o,
+                &mut g,
+            )
+            .unwrap();
             let fd = central_difference(|x| 1.5 * (2.5 * t * sp(-x) + (1.0 - t) * sp(x)), x);
             approx::assert_relative_eq!(g[0], fd, epsilon = 1e-9, max_relative = 1e-6);
             // closed form with pos_weight: σ(x)(pw t + 1 - t) - pw t
@@ -396,19 +413,29 @@ fn bce_with_logits_weights_and_pos_weight() {
     // pos_weight broadcasting crosses lane and block boundaries consistently.
     let n = 3 * 4096 + 21; // 3 classes, 4103 rows... must divide
     let n = n - n % 3;
-    let xs: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 * 0.2 - 10.0).collect();
+    let xs: Vec<f32> = (0..n)
+        .map(|i| ((i * 37) % 101) as f32 * 0.2 - 10.0)
+        .collect();
     let ts: Vec<f32> = (0..n).map(|i| (i % 2) as f32).collect();
     let pw3 = [0.5f32, 2.0, 7.0];
     let mut o = vec![0.0f32; n];
     loss::bce_with_logits_none(&xs, &ts, None, Some(&pw3), &mut o).unwrap();
     for i in (0..n).step_by(97) {
         let mut one = [0.0f32];
-        loss::bce_with_logits_none(&xs[i..i + 1], &ts[i..i + 1], None, Some(&pw3[i % 3..i % 3 + 1]), &mut one)
-            .unwrap();
+        loss::bce_with_logits_none(
+            &xs[i..i + 1],
+            &ts[i..i + 1],
+            None,
+            Some(&pw3[i % 3..i % 3 + 1]),
+            &mut one,
+        )
+        .unwrap();
         assert_eq!(o[i].to_bits(), one[0].to_bits(), "index {i}");
     }
     let mut gsum = vec![0.0f32; n];
-    let total = loss::bce_with_logits_with_grad(&xs, &ts, None, Some(&pw3), Reduction::Sum, &mut gsum).unwrap();
+    let total =
+        loss::bce_with_logits_with_grad(&xs, &ts, None, Some(&pw3), Reduction::Sum, &mut gsum)
+            .unwrap();
     let want: f64 = o.iter().map(|&v| v as f64).sum();
     approx::assert_relative_eq!(total as f64, want, max_relative = 1e-6);
 }
@@ -417,7 +444,15 @@ fn bce_with_logits_weights_and_pos_weight() {
 
 fn probs_f32() -> Vec<f32> {
     let mut v = range_f32(0.0, 1.0, 2039);
-    v.extend([0.0f32, 1.0, 1e-45, 1e-40, 3.7e-44, 1.0 - f32::EPSILON / 2.0, 0.5]);
+    v.extend([
+        0.0f32,
+        1.0,
+        1e-45,
+        1e-40,
+        3.7e-44,
+        1.0 - f32::EPSILON / 2.0,
+        0.5,
+    ]);
     v
 }
 
@@ -527,11 +562,22 @@ fn focal_f32_accuracy() {
         for &alpha in &[0.25f64, -1.0] {
             let mut o = vec![0.0f32; xs.len()];
             let mut g = vec![0.0f32; xs.len()];
-            loss::sigmoid_focal_loss_none_with_grad(&xs, &ts, alpha as f32, gamma as f32, &mut o, &mut g)
-                .unwrap();
+            loss::sigmoid_focal_loss_none_with_grad(
+                &xs,
+                &ts,
+                alpha as f32,
+                gamma as f32,
+                &mut o,
+                &mut g,
+            )
+            .unwrap();
             let hard = |_: f64, t: f64| t != 0.0 && t != 1.0;
             let w = measure2_f32(&xs, &ts, &o, |x, t| focal_ref(x, t, alpha, gamma), hard);
-            assert_within(&format!("focal f32 hard (alpha {alpha}, gamma {gamma})"), &w, FOCAL.0);
+            assert_within(
+                &format!("focal f32 hard (alpha {alpha}, gamma {gamma})"),
+                &w,
+                FOCAL.0,
+            );
             // Soft labels: bound grows with gamma |ln q|.
             let mut worst = 0.0f64;
             for ((&x, &t), &y) in xs.iter().zip(&ts).zip(&o) {
@@ -544,14 +590,22 @@ fn focal_f32_accuracy() {
                 if u / allowed > worst {
                     worst = u / allowed;
                     if worst > 0.9 {
-                        eprintln!("  focal f32 soft {worst:.3}: x {x:e} t {t:e} gamma {gamma} ({u:.2} ULP)");
+                        eprintln!(
+                            "  focal f32 soft {worst:.3}: x {x:e} t {t:e} gamma {gamma} ({u:.2} ULP)"
+                        );
                     }
                 }
             }
             eprintln!("focal f32 soft (alpha {alpha}, gamma {gamma}): max {worst:.3} of the bound");
             assert!(worst <= 1.0);
             // Gradient: hard labels in ULP.
-            let w = measure2_f32(&xs, &ts, &g, |x, t| focal_grad_ref(x, t, alpha, gamma).0, hard);
+            let w = measure2_f32(
+                &xs,
+                &ts,
+                &g,
+                |x, t| focal_grad_ref(x, t, alpha, gamma).0,
+                hard,
+            );
             assert_within(
                 &format!("focal grad f32 hard (alpha {alpha}, gamma {gamma})"),
                 &w,
@@ -564,10 +618,13 @@ fn focal_f32_accuracy() {
                     continue;
                 }
                 let (v, s) = focal_grad_ref(x, t, alpha, gamma);
-                let allowed = (FOCAL_GRAD_SOFT.0 + 2.0 * gamma * focal_lnq(x, t).abs()) * ulp_of_f32(s);
+                let allowed =
+                    (FOCAL_GRAD_SOFT.0 + 2.0 * gamma * focal_lnq(x, t).abs()) * ulp_of_f32(s);
                 worst = worst.max((gi as f64 - v).abs() / allowed.max(f32::from_bits(1) as f64));
             }
-            eprintln!("focal grad f32 soft (alpha {alpha}, gamma {gamma}): max {worst:.3} of the bound");
+            eprintln!(
+                "focal grad f32 soft (alpha {alpha}, gamma {gamma}): max {worst:.3} of the bound"
+            );
             assert!(worst <= 1.0);
         }
     }
@@ -597,7 +654,10 @@ fn focal_f64_mpfr() {
                 let r = u / (FOCAL_SOFT.1 + 2.0 * gamma * focal_lnq(x[i], t[i]).abs());
                 if r > soft {
                     soft = r;
-                    eprintln!("  focal f64 soft: {r:.3} at x {:e} t {:e} gamma {gamma} ({u:.2} ULP)", x[i], t[i]);
+                    eprintln!(
+                        "  focal f64 soft: {r:.3} at x {:e} t {:e} gamma {gamma} ({u:.2} ULP)",
+                        x[i], t[i]
+                    );
                 }
             }
         }
@@ -610,20 +670,40 @@ fn focal_f64_mpfr() {
 #[test]
 fn focal_saturation_and_small_gamma() {
     // Saturated probabilities with gamma < 1: finite, positive, relatively accurate.
-    for &(x, t) in &[(-100.0f32, 1.0f32), (100.0, 0.0), (-30.0, 1.0), (87.0, 0.0), (15.0, 1.0), (-200.0, 1.0)] {
+    for &(x, t) in &[
+        (-100.0f32, 1.0f32),
+        (100.0, 0.0),
+        (-30.0, 1.0),
+        (87.0, 0.0),
+        (15.0, 1.0),
+        (-200.0, 1.0),
+    ] {
         for &gamma in &[0.25f32, 0.5, 0.9] {
             let mut o = [0.0f32];
             let mut g = [0.0f32];
-            loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], 0.25, gamma, &mut o, &mut g).unwrap();
-            assert!(o[0].is_finite() && g[0].is_finite(), "x {x} t {t} gamma {gamma}");
+            loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], 0.25, gamma, &mut o, &mut g)
+                .unwrap();
+            assert!(
+                o[0].is_finite() && g[0].is_finite(),
+                "x {x} t {t} gamma {gamma}"
+            );
             let want = focal_ref(x as f64, t as f64, 0.25, gamma as f64);
             assert!(ulp_f32(o[0], want) <= FOCAL.0, "x {x}: {} vs {want}", o[0]);
             let (gw, _) = focal_grad_ref(x as f64, t as f64, 0.25, gamma as f64);
-            assert!(ulp_f32(g[0], gw) <= FOCAL_GRAD.0, "grad x {x}: {} vs {gw}", g[0]);
+            assert!(
+                ulp_f32(g[0], gw) <= FOCAL_GRAD.0,
+                "grad x {x}: {} vs {gw}",
+                g[0]
+            );
         }
     }
     // x = ±inf: limits, no NaN.
-    let x = [f32::INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::NEG_INFINITY];
+    let x = [
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
     let t = [1.0f32, 0.0, 0.0, 1.0];
     let mut o = [0.0f32; 4];
     let mut g = [0.0f32; 4];
@@ -643,7 +723,8 @@ fn focal_grad_central_difference() {
                 let x = i as f64 * 0.1 + 0.05;
                 let mut o = [0.0f64];
                 let mut g = [0.0f64];
-                loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], 0.25, gamma, &mut o, &mut g).unwrap();
+                loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], 0.25, gamma, &mut o, &mut g)
+                    .unwrap();
                 let fd = central_difference(|x| focal_ref(x, t, 0.25, gamma), x);
                 approx::assert_relative_eq!(g[0], fd, epsilon = 1e-9, max_relative = 1e-6);
             }
@@ -677,7 +758,10 @@ fn mpmath_vectors_binary() {
     let text = include_str!("../data/loss/binary.txt");
     let mut n = 0;
     let mut worst = [0.0f64; 2];
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.split_whitespace().collect();
         let kind = f[0];
         let x: f64 = f[1].parse().unwrap();
@@ -687,8 +771,12 @@ fn mpmath_vectors_binary() {
         let grad: f64 = f[5].parse().unwrap();
         let (mut o, mut g) = ([0.0f64], [0.0f64]);
         match kind {
-            "bcel" => loss::bce_with_logits_none_with_grad(&[x], &[t], None, None, &mut o, &mut g).unwrap(),
-            "focal" => loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g).unwrap(),
+            "bcel" => loss::bce_with_logits_none_with_grad(&[x], &[t], None, None, &mut o, &mut g)
+                .unwrap(),
+            "focal" => {
+                loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g)
+                    .unwrap()
+            }
             _ => panic!("unknown kind {kind}"),
         }
         let uv = ulp_f64(o[0], &mpf(val));
@@ -718,10 +806,24 @@ fn mpmath_vectors_binary() {
         if (x as f32) as f64 == x && (t as f32) as f64 == t {
             let (mut o, mut g) = ([0.0f32], [0.0f32]);
             match kind {
-                "bcel" => loss::bce_with_logits_none_with_grad(&[x as f32], &[t as f32], None, None, &mut o, &mut g)
-                    .unwrap(),
-                _ => loss::sigmoid_focal_loss_none_with_grad(&[x as f32], &[t as f32], -1.0, gamma as f32, &mut o, &mut g)
-                    .unwrap(),
+                "bcel" => loss::bce_with_logits_none_with_grad(
+                    &[x as f32],
+                    &[t as f32],
+                    None,
+                    None,
+                    &mut o,
+                    &mut g,
+                )
+                .unwrap(),
+                _ => loss::sigmoid_focal_loss_none_with_grad(
+                    &[x as f32],
+                    &[t as f32],
+                    -1.0,
+                    gamma as f32,
+                    &mut o,
+                    &mut g,
+                )
+                .unwrap(),
             }
             assert!(ulp_f32(o[0], val) <= bv, "{line}: f32 value {:e}", o[0]);
             let ug = if soft {
@@ -733,7 +835,10 @@ fn mpmath_vectors_binary() {
         }
         n += 1;
     }
-    eprintln!("mpmath binary vectors: {n} lines, max {:.3} ULP value, {:.3} ULP grad (f64)", worst[0], worst[1]);
+    eprintln!(
+        "mpmath binary vectors: {n} lines, max {:.3} ULP value, {:.3} ULP grad (f64)",
+        worst[0], worst[1]
+    );
     assert!(n > 50);
 }
 
@@ -743,31 +848,55 @@ fn mpmath_vectors_binary() {
 fn binary_nan_propagation_and_reductions() {
     let x = [0.5f32, f32::NAN, -2.0];
     let t = [1.0f32, 0.0, 0.0];
-    assert!(loss::bce_with_logits(&x, &t, None, None, Reduction::Mean).unwrap().is_nan());
-    assert!(loss::sigmoid_focal_loss(&x, &t, 0.25, 2.0, Reduction::Sum).unwrap().is_nan());
-    assert!(loss::bce(&[0.5f32, f32::NAN], &[1.0, 0.0], None, Reduction::Sum).unwrap().is_nan());
+    assert!(
+        loss::bce_with_logits(&x, &t, None, None, Reduction::Mean)
+            .unwrap()
+            .is_nan()
+    );
+    assert!(
+        loss::sigmoid_focal_loss(&x, &t, 0.25, 2.0, Reduction::Sum)
+            .unwrap()
+            .is_nan()
+    );
+    assert!(
+        loss::bce(&[0.5f32, f32::NAN], &[1.0, 0.0], None, Reduction::Sum)
+            .unwrap()
+            .is_nan()
+    );
     let tn = [1.0f32, f32::NAN, 0.0];
     let xs = [0.5f32, 0.5, -2.0];
-    assert!(loss::bce_with_logits(&xs, &tn, None, None, Reduction::Sum).unwrap().is_nan());
+    assert!(
+        loss::bce_with_logits(&xs, &tn, None, None, Reduction::Sum)
+            .unwrap()
+            .is_nan()
+    );
     let wn = [1.0f32, f32::NAN, 1.0];
-    assert!(loss::bce_with_logits(&xs, &t, Some(&wn), None, Reduction::Sum).unwrap().is_nan());
+    assert!(
+        loss::bce_with_logits(&xs, &t, Some(&wn), None, Reduction::Sum)
+            .unwrap()
+            .is_nan()
+    );
 
     // Sum = N * Mean (up to the final rounding) and the gradients differ by exactly 1/N
     // where 1/N is a power of two.
     let n = 4096 * 2 + 64; // 8256 elements
-    let xs: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 * 0.02 - 10.0).collect();
+    let xs: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f64 * 0.02 - 10.0)
+        .collect();
     let ts: Vec<f64> = (0..n).map(|i| ((i * 31) % 17) as f64 / 16.0).collect();
     let mut gs = vec![0.0; n];
     let mut gm = vec![0.0; n];
     let s = loss::bce_with_logits_with_grad(&xs, &ts, None, None, Reduction::Sum, &mut gs).unwrap();
-    let m = loss::bce_with_logits_with_grad(&xs, &ts, None, None, Reduction::Mean, &mut gm).unwrap();
+    let m =
+        loss::bce_with_logits_with_grad(&xs, &ts, None, None, Reduction::Mean, &mut gm).unwrap();
     approx::assert_relative_eq!(s / n as f64, m, max_relative = 2.0 * f64::EPSILON);
     let inv = 1.0 / n as f64;
     for i in 0..n {
         approx::assert_relative_eq!(gm[i], gs[i] * inv, max_relative = 2.0 * f64::EPSILON);
     }
     let mut gf = vec![0.0; n];
-    let fs = loss::sigmoid_focal_loss_with_grad(&xs, &ts, 0.25, 2.0, Reduction::Sum, &mut gf).unwrap();
+    let fs =
+        loss::sigmoid_focal_loss_with_grad(&xs, &ts, 0.25, 2.0, Reduction::Sum, &mut gf).unwrap();
     let fm = loss::sigmoid_focal_loss(&xs, &ts, 0.25, 2.0, Reduction::Mean).unwrap();
     approx::assert_relative_eq!(fs / n as f64, fm, max_relative = 2.0 * f64::EPSILON);
     let mut o = vec![0.0; n];
@@ -775,14 +904,25 @@ fn binary_nan_propagation_and_reductions() {
     let exact: f64 = o.iter().sum();
     approx::assert_relative_eq!(fs, exact, max_relative = 1e-13);
     // empty: mean 0, sum 0
-    assert_eq!(loss::bce_with_logits::<f32>(&[], &[], None, None, Reduction::Mean).unwrap(), 0.0);
+    assert_eq!(
+        loss::bce_with_logits::<f32>(&[], &[], None, None, Reduction::Mean).unwrap(),
+        0.0
+    );
 }
 
 #[test]
 fn binary_position_independence() {
     // Targets derived from each value, so that a one-element call sees the same pair.
-    let tf = |x: &[f32]| -> Vec<f32> { x.iter().map(|v| [0.0, 1.0, 0.3][(v.to_bits() % 3) as usize]).collect() };
-    let td = |x: &[f64]| -> Vec<f64> { x.iter().map(|v| [0.0, 1.0, 0.3][(v.to_bits() % 3) as usize]).collect() };
+    let tf = |x: &[f32]| -> Vec<f32> {
+        x.iter()
+            .map(|v| [0.0, 1.0, 0.3][(v.to_bits() % 3) as usize])
+            .collect()
+    };
+    let td = |x: &[f64]| -> Vec<f64> {
+        x.iter()
+            .map(|v| [0.0, 1.0, 0.3][(v.to_bits() % 3) as usize])
+            .collect()
+    };
     macro_rules! pi {
         ($name:expr, $f:expr, $g:expr) => {
             check_position_independence_f32($name, |x, o| $f(x, &tf(x), o));
@@ -791,8 +931,10 @@ fn binary_position_independence() {
     }
     pi!(
         "bce_with_logits_none",
-        |x: &[f32], t: &[f32], o: &mut [f32]| loss::bce_with_logits_none(x, t, None, None, o).unwrap(),
-        |x: &[f64], t: &[f64], o: &mut [f64]| loss::bce_with_logits_none(x, t, None, None, o).unwrap()
+        |x: &[f32], t: &[f32], o: &mut [f32]| loss::bce_with_logits_none(x, t, None, None, o)
+            .unwrap(),
+        |x: &[f64], t: &[f64], o: &mut [f64]| loss::bce_with_logits_none(x, t, None, None, o)
+            .unwrap()
     );
     pi!(
         "bce_with_logits_none_with_grad (grad)",
@@ -818,8 +960,10 @@ fn binary_position_independence() {
     );
     pi!(
         "sigmoid_focal_loss_none",
-        |x: &[f32], t: &[f32], o: &mut [f32]| loss::sigmoid_focal_loss_none(x, t, 0.25, 1.5, o).unwrap(),
-        |x: &[f64], t: &[f64], o: &mut [f64]| loss::sigmoid_focal_loss_none(x, t, 0.25, 1.5, o).unwrap()
+        |x: &[f32], t: &[f32], o: &mut [f32]| loss::sigmoid_focal_loss_none(x, t, 0.25, 1.5, o)
+            .unwrap(),
+        |x: &[f64], t: &[f64], o: &mut [f64]| loss::sigmoid_focal_loss_none(x, t, 0.25, 1.5, o)
+            .unwrap()
     );
     pi!(
         "sigmoid_focal_loss_none_with_grad (grad)",
@@ -864,33 +1008,69 @@ fn binary_errors() {
     let mut out = [7.0f32; 2];
     let mut g = [7.0f32; 2];
     let e = loss::bce_with_logits_none(&[0.0f32; 2], &[0.0; 3], None, None, &mut out).unwrap_err();
-    assert!(matches!(e, Error::LengthMismatch { arg: "target", .. }), "{e}");
-    let e = loss::bce_with_logits_none(&[0.0f32; 2], &[0.0; 2], Some(&[1.0]), None, &mut out).unwrap_err();
+    assert!(
+        matches!(e, Error::LengthMismatch { arg: "target", .. }),
+        "{e}"
+    );
+    let e = loss::bce_with_logits_none(&[0.0f32; 2], &[0.0; 2], Some(&[1.0]), None, &mut out)
+        .unwrap_err();
     assert!(e.to_string().contains("`weight`"), "{e}");
-    let e = loss::bce_with_logits_none(&[0.0f32; 2], &[0.0; 2], None, Some(&[1.0; 3]), &mut out).unwrap_err();
+    let e = loss::bce_with_logits_none(&[0.0f32; 2], &[0.0; 2], None, Some(&[1.0; 3]), &mut out)
+        .unwrap_err();
     assert!(e.to_string().contains("pos_weight"), "{e}");
-    let e = loss::bce_with_logits(&[0.0f32; 2], &[0.0; 2], None, Some(&[]), Reduction::Sum).unwrap_err();
+    let e = loss::bce_with_logits(&[0.0f32; 2], &[0.0; 2], None, Some(&[]), Reduction::Sum)
+        .unwrap_err();
     assert!(e.to_string().contains("pos_weight"), "{e}");
-    let e = loss::bce_with_logits_none_with_grad(&[0.0f32; 2], &[0.0; 2], None, None, &mut out, &mut g[..1]).unwrap_err();
+    let e = loss::bce_with_logits_none_with_grad(
+        &[0.0f32; 2],
+        &[0.0; 2],
+        None,
+        None,
+        &mut out,
+        &mut g[..1],
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("`grad`"), "{e}");
     let e = loss::bce_none(&[0.5f32, 1.25], &[0.0; 2], None, &mut out).unwrap_err();
-    assert!(e.to_string().contains("`pred`") && e.to_string().contains("1.25"), "{e}");
+    assert!(
+        e.to_string().contains("`pred`") && e.to_string().contains("1.25"),
+        "{e}"
+    );
     let e = loss::bce(&[-0.0f32, -1e-30], &[0.0; 2], None, Reduction::Sum).unwrap_err();
     assert!(e.to_string().contains("pred"), "{e}");
-    let e = loss::bce_with_grad(&[0.5f32, 0.5], &[0.0; 2], Some(&[1.0; 3]), Reduction::Sum, &mut g).unwrap_err();
+    let e = loss::bce_with_grad(
+        &[0.5f32, 0.5],
+        &[0.0; 2],
+        Some(&[1.0; 3]),
+        Reduction::Sum,
+        &mut g,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("`weight`"), "{e}");
     let e = loss::sigmoid_focal_loss(&[0.0f32], &[0.0], 0.25, -0.5, Reduction::Sum).unwrap_err();
-    assert!(e.to_string().contains("`gamma`") && e.to_string().contains("-0.5"), "{e}");
+    assert!(
+        e.to_string().contains("`gamma`") && e.to_string().contains("-0.5"),
+        "{e}"
+    );
     let e = loss::sigmoid_focal_loss(&[0.0f32], &[0.0], 1.5, 2.0, Reduction::Sum).unwrap_err();
     assert!(e.to_string().contains("`alpha`"), "{e}");
     let e = loss::sigmoid_focal_loss(&[0.0f32], &[0.0], f32::NAN, 2.0, Reduction::Sum).unwrap_err();
     assert!(e.to_string().contains("`alpha`"), "{e}");
-    let e = loss::sigmoid_focal_loss_none_with_grad(&[0.0f32; 2], &[0.0; 2], 0.25, f32::INFINITY, &mut out, &mut g).unwrap_err();
+    let e = loss::sigmoid_focal_loss_none_with_grad(
+        &[0.0f32; 2],
+        &[0.0; 2],
+        0.25,
+        f32::INFINITY,
+        &mut out,
+        &mut g,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("`gamma`"), "{e}");
     assert_eq!(out, [7.0; 2], "nothing written on error");
     assert_eq!(g, [7.0; 2], "nothing written on error");
     // negative alpha disables the weighting (torchvision), not an error.
     assert!(loss::sigmoid_focal_loss(&[0.0f32], &[0.0], -1.0, 2.0, Reduction::Sum).is_ok());
-    let e = loss::bce_with_logits_partial(&[0.0f32], &[0.0], None, None, 0, f32::NAN, None).unwrap_err();
+    let e = loss::bce_with_logits_partial(&[0.0f32], &[0.0], None, None, 0, f32::NAN, None)
+        .unwrap_err();
     assert!(e.to_string().contains("grad_scale"), "{e}");
 }

@@ -22,7 +22,10 @@ fn kl_mp(x: f64, t: f64, log_target: bool) -> Mp {
         if t == 0.0 {
             return mp(0.0);
         }
-        Mp::with_val(MPFR_PREC, &tm * Mp::with_val(MPFR_PREC, tm.clone().ln() - &xm))
+        Mp::with_val(
+            MPFR_PREC,
+            &tm * Mp::with_val(MPFR_PREC, tm.clone().ln() - &xm),
+        )
     }
 }
 
@@ -64,7 +67,11 @@ fn kl_f32_accuracy() {
     let mut w_far = Worst::default();
     for i in 0..n {
         let (xi, ti) = (x32[i] as f64, t32[i] as f64);
-        let want = if ti == 0.0 { 0.0 } else { ti * (libm::log(ti) - xi) };
+        let want = if ti == 0.0 {
+            0.0
+        } else {
+            ti * (libm::log(ti) - xi)
+        };
         let scale = ti * (libm::log(ti).abs() + xi.abs());
         let allowed = KL_ABS * f32::EPSILON as f64 / 2.0 * scale + ulp_of_f32(want) / 2.0;
         worst_abs = worst_abs.max((o[i] as f64 - want).abs() / allowed.max(f64::MIN_POSITIVE));
@@ -83,7 +90,12 @@ fn kl_f32_accuracy() {
         let (xi, ti) = (x32[i] as f64, lt32[i] as f64);
         let want = libm::exp(ti) * (ti - xi);
         w.see(ulp_f32(o[i], want), xi, o[i] as f64, want);
-        wg.see(ulp_f32(g[i], -libm::exp(ti)), ti, g[i] as f64, -libm::exp(ti));
+        wg.see(
+            ulp_f32(g[i], -libm::exp(ti)),
+            ti,
+            g[i] as f64,
+            -libm::exp(ti),
+        );
     }
     assert_within("kl_div log_target f32", &w, KL_LOG);
     assert_within("kl_div log_target grad f32", &wg, 2.0);
@@ -124,8 +136,14 @@ fn kl_f64_mpfr() {
 fn kl_mpmath_vectors() {
     let text = include_str!("../data/loss/kl.txt");
     let mut n = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let f: Vec<f64> = line.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let (lt, x, t, val, grad) = (f[0] == 1.0, f[1], f[2], f[3], f[4]);
         let (mut o, mut g) = ([0.0f64], [0.0f64]);
         loss::kl_div_none_with_grad(&[x], &[t], lt, &mut o, &mut g).unwrap();
@@ -183,7 +201,15 @@ fn kl_reductions_and_grad() {
     let n = rows * cols;
     let mut r = Rng::new(9);
     let x: Vec<f64> = (0..n).map(|_| r.uniform(-12.0, -0.1)).collect();
-    let t: Vec<f64> = (0..n).map(|i| if i % 7 == 0 { 0.0 } else { r.unit() / cols as f64 }).collect();
+    let t: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 7 == 0 {
+                0.0
+            } else {
+                r.unit() / cols as f64
+            }
+        })
+        .collect();
     let mut o = vec![0.0; n];
     loss::kl_div_none(&x, &t, false, &mut o).unwrap();
     let exact: f64 = o.iter().sum();
@@ -200,7 +226,12 @@ fn kl_reductions_and_grad() {
         assert_eq!(g[i], -t[i] * (1.0 / rows as f64));
     }
     let mg = loss::kl_div_with_grad(&x, &t, true, Reduction::Mean, &mut g).unwrap();
-    assert_eq!(mg.to_bits(), loss::kl_div(&x, &t, true, Reduction::Mean).unwrap().to_bits());
+    assert_eq!(
+        mg.to_bits(),
+        loss::kl_div(&x, &t, true, Reduction::Mean)
+            .unwrap()
+            .to_bits()
+    );
     // central difference (the loss is linear in x)
     for i in (0..n).step_by(997) {
         let f = |v: f64| {
@@ -214,7 +245,11 @@ fn kl_reductions_and_grad() {
     // NaN reaches the reduced value
     let mut xn = x.clone();
     xn[123] = f64::NAN;
-    assert!(loss::kl_div(&xn, &t, false, Reduction::Sum).unwrap().is_nan());
+    assert!(
+        loss::kl_div(&xn, &t, false, Reduction::Sum)
+            .unwrap()
+            .is_nan()
+    );
 }
 
 #[test]
@@ -246,11 +281,16 @@ fn kl_errors() {
     let mut g = [7.0f32; 2];
     let e = loss::kl_div(&[0.0f32; 2], &[0.0; 1], false, Reduction::Sum).unwrap_err();
     assert!(matches!(e, Error::LengthMismatch { arg: "target", .. }));
-    let e = loss::kl_div_none_with_grad(&[0.0f32; 2], &[0.0; 2], false, &mut out[..1], &mut g).unwrap_err();
+    let e = loss::kl_div_none_with_grad(&[0.0f32; 2], &[0.0; 2], false, &mut out[..1], &mut g)
+        .unwrap_err();
     assert!(e.to_string().contains("`out`"), "{e}");
     let e = loss::kl_div_batchmean(&[0.0f32; 6], &[0.0; 6], false, 4).unwrap_err();
-    assert!(e.to_string().contains("`batch`") && e.to_string().contains('4'), "{e}");
-    let e = loss::kl_div_batchmean_with_grad(&[0.0f32; 2], &[0.0; 2], false, 0, &mut g).unwrap_err();
+    assert!(
+        e.to_string().contains("`batch`") && e.to_string().contains('4'),
+        "{e}"
+    );
+    let e =
+        loss::kl_div_batchmean_with_grad(&[0.0f32; 2], &[0.0; 2], false, 0, &mut g).unwrap_err();
     assert!(e.to_string().contains("`batch`"), "{e}");
     assert_eq!(out, [7.0; 2]);
     assert_eq!(g, [7.0; 2]);

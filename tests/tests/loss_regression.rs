@@ -82,7 +82,10 @@ fn exact(kind: &str, x: f64, t: f64) -> (Mp, Mp) {
         0.0
     };
     match kind {
-        "mse" => (Mp::with_val(MPFR_PREC, d.square_ref()), Mp::with_val(MPFR_PREC, &d * 2u32)),
+        "mse" => (
+            Mp::with_val(MPFR_PREC, d.square_ref()),
+            Mp::with_val(MPFR_PREC, &d * 2u32),
+        ),
         "l1" => (z, mp(sign)),
         "huber" => {
             if z < 1 {
@@ -93,7 +96,10 @@ fn exact(kind: &str, x: f64, t: f64) -> (Mp, Mp) {
         }
         _ => {
             if z < 0.5 {
-                (Mp::with_val(MPFR_PREC, d.square_ref()), Mp::with_val(MPFR_PREC, &d * 2u32))
+                (
+                    Mp::with_val(MPFR_PREC, d.square_ref()),
+                    Mp::with_val(MPFR_PREC, &d * 2u32),
+                )
             } else {
                 (z - 0.25f64, mp(sign))
             }
@@ -122,8 +128,18 @@ fn regression_f32_accuracy() {
             // The f64 reference: exact difference of two f32 values when their exponents
             // are close; MPFR otherwise would be the same to 2^-53.
             let (lv, gv) = exact(name, x32[i] as f64, t32[i] as f64);
-            w.see(ulp_f32(o[i], lv.to_f64()), x32[i] as f64, o[i] as f64, lv.to_f64());
-            wg.see(ulp_f32(g[i], gv.to_f64()), x32[i] as f64, g[i] as f64, gv.to_f64());
+            w.see(
+                ulp_f32(o[i], lv.to_f64()),
+                x32[i] as f64,
+                o[i] as f64,
+                lv.to_f64(),
+            );
+            wg.see(
+                ulp_f32(g[i], gv.to_f64()),
+                x32[i] as f64,
+                g[i] as f64,
+                gv.to_f64(),
+            );
         }
         assert_within(&format!("{name} f32"), &w, budget);
         assert_within(&format!("{name} grad f32"), &wg, GRAD);
@@ -218,8 +234,12 @@ fn regression_kinks_and_specials() {
 #[test]
 fn regression_reductions() {
     let n = 3 * 4096 + 77;
-    let xs: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 0.01 - 5.0).collect();
-    let ts: Vec<f32> = (0..n).map(|i| ((i * 31) % 97) as f32 * 0.05 - 2.0).collect();
+    let xs: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 1013) as f32 * 0.01 - 5.0)
+        .collect();
+    let ts: Vec<f32> = (0..n)
+        .map(|i| ((i * 31) % 97) as f32 * 0.05 - 2.0)
+        .collect();
     let mut o = vec![0.0f32; n];
     type R = fn(&[f32], &[f32], Reduction) -> f32;
     type G = fn(&[f32], &[f32], Reduction, &mut [f32]) -> f32;
@@ -260,8 +280,16 @@ fn regression_reductions() {
         // fused forms give the same value, and the gradients of mean and sum differ by 1/N
         let mut gs = vec![0.0f32; n];
         let mut gm = vec![0.0f32; n];
-        assert_eq!(wg(&xs, &ts, Reduction::Sum, &mut gs).to_bits(), s.to_bits(), "{name}");
-        assert_eq!(wg(&xs, &ts, Reduction::Mean, &mut gm).to_bits(), m.to_bits(), "{name}");
+        assert_eq!(
+            wg(&xs, &ts, Reduction::Sum, &mut gs).to_bits(),
+            s.to_bits(),
+            "{name}"
+        );
+        assert_eq!(
+            wg(&xs, &ts, Reduction::Mean, &mut gm).to_bits(),
+            m.to_bits(),
+            "{name}"
+        );
         let inv = (1.0 / n as f64) as f32;
         for i in 0..n {
             assert_eq!(gm[i], gs[i] * inv, "{name} grad {i}");
@@ -315,20 +343,32 @@ fn regression_errors() {
     let mut out = [7.0f32; 2];
     let mut g = [7.0f32; 2];
     let e = loss::mse(&[0.0f32; 2], &[0.0; 3], Reduction::Mean).unwrap_err();
-    assert_eq!(e, Error::LengthMismatch { arg: "target", expected: 2, found: 3 });
+    assert_eq!(
+        e,
+        Error::LengthMismatch {
+            arg: "target",
+            expected: 2,
+            found: 3
+        }
+    );
     assert!(e.to_string().contains("`target`"));
     let e = loss::mse_none_with_grad(&[0.0f32; 3], &[0.0; 3], &mut out, &mut g).unwrap_err();
     assert!(e.to_string().contains("`out`"), "{e}");
     let e = loss::l1_with_grad(&[0.0f32; 3], &[0.0; 3], Reduction::Sum, &mut g).unwrap_err();
     assert!(e.to_string().contains("`grad`"), "{e}");
     for d in [0.0f32, -1.0, f32::NAN, f32::INFINITY] {
-        let e = loss::huber_none_with_grad(&[0.0f32; 2], &[0.0; 2], d, &mut out, &mut g).unwrap_err();
+        let e =
+            loss::huber_none_with_grad(&[0.0f32; 2], &[0.0; 2], d, &mut out, &mut g).unwrap_err();
         assert!(e.to_string().contains("`delta`"), "{e}");
         assert!(matches!(e, Error::InvalidParameter { name: "delta", .. }));
     }
     for b in [-0.5f32, f32::NAN, f32::INFINITY] {
-        let e = loss::smooth_l1_none_with_grad(&[0.0f32; 2], &[0.0; 2], b, &mut out, &mut g).unwrap_err();
-        assert!(e.to_string().contains("`beta`") && e.to_string().contains(">= 0"), "{e}");
+        let e = loss::smooth_l1_none_with_grad(&[0.0f32; 2], &[0.0; 2], b, &mut out, &mut g)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`beta`") && e.to_string().contains(">= 0"),
+            "{e}"
+        );
     }
     assert_eq!(out, [7.0; 2], "nothing written on error");
     assert_eq!(g, [7.0; 2], "nothing written on error");

@@ -35,7 +35,9 @@ fn check_long_mean(n: usize) {
     let got = loss::mse(&x, &t, Reduction::Mean).unwrap();
     let want = exact_mse_mean(&x, &t);
     let rel = ((got as f64) - want).abs() / want;
-    eprintln!("mse mean over {n} f32 elements: {got:e} vs exact {want:e}, relative error {rel:.3e}");
+    eprintln!(
+        "mse mean over {n} f32 elements: {got:e} vs exact {want:e}, relative error {rel:.3e}"
+    );
     assert!(rel <= 1e-6, "{rel}");
     // The f32 result is the rounding of the exact mean of the rounded terms: within one
     // f32 ULP of the exact mean.
@@ -78,19 +80,33 @@ fn same_input_same_bits() {
     let (x, t) = data_f32(3 * BLOCK + 123, 7);
     let a = loss::huber(&x, &t, 0.5, Reduction::Mean).unwrap();
     for _ in 0..3 {
-        assert_eq!(loss::huber(&x, &t, 0.5, Reduction::Mean).unwrap().to_bits(), a.to_bits());
+        assert_eq!(
+            loss::huber(&x, &t, 0.5, Reduction::Mean).unwrap().to_bits(),
+            a.to_bits()
+        );
     }
     // Unaligned copies of the same data give the same bits (alignment independence).
     let mut xb = vec![0.0f32; x.len() + 1];
     xb[1..].copy_from_slice(&x);
-    assert_eq!(loss::huber(&xb[1..], &t, 0.5, Reduction::Mean).unwrap().to_bits(), a.to_bits());
+    assert_eq!(
+        loss::huber(&xb[1..], &t, 0.5, Reduction::Mean)
+            .unwrap()
+            .to_bits(),
+        a.to_bits()
+    );
 }
 
 /// Piece boundaries used by the splitting tests: multiples of BLOCK, irregular sizes.
 fn splits(n: usize) -> Vec<Vec<usize>> {
     let blocks = n.div_ceil(BLOCK);
     let mut v = vec![vec![n], (1..blocks).map(|b| b * BLOCK).chain([n]).collect()];
-    v.push([2 * BLOCK, 3 * BLOCK, 7 * BLOCK].into_iter().filter(|&e| e < n).chain([n]).collect());
+    v.push(
+        [2 * BLOCK, 3 * BLOCK, 7 * BLOCK]
+            .into_iter()
+            .filter(|&e| e < n)
+            .chain([n])
+            .collect(),
+    );
     v
 }
 
@@ -122,7 +138,11 @@ fn blockwise_partials_reproduce_serial_bits_f32() {
     let n = n - n % pw.len();
     let (x, t, p, tp, w) = (&x[..n], &t[..n], &p[..n], &tp[..n], &w[..n]);
     for red in [Reduction::Mean, Reduction::Sum] {
-        let s: f32 = if red == Reduction::Mean { (1.0 / n as f64) as f32 } else { 1.0 };
+        let s: f32 = if red == Reduction::Mean {
+            (1.0 / n as f64) as f32
+        } else {
+            1.0
+        };
         for ends in splits(n) {
             macro_rules! check {
                 ($name:expr, $whole:expr, $part:expr) => {{
@@ -139,51 +159,109 @@ fn blockwise_partials_reproduce_serial_bits_f32() {
             check!(
                 "mse",
                 |r, g: &mut [f32]| loss::mse_with_grad(x, t, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::mse_partial(&x[rg.clone()], &t[rg], s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::mse_partial(
+                    &x[rg.clone()],
+                    &t[rg],
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "l1",
                 |r, g: &mut [f32]| loss::l1_with_grad(x, t, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::l1_partial(&x[rg.clone()], &t[rg], s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::l1_partial(
+                    &x[rg.clone()],
+                    &t[rg],
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "huber",
                 |r, g: &mut [f32]| loss::huber_with_grad(x, t, 0.3, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::huber_partial(&x[rg.clone()], &t[rg], 0.3, s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::huber_partial(
+                    &x[rg.clone()],
+                    &t[rg],
+                    0.3,
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "smooth_l1",
                 |r, g: &mut [f32]| loss::smooth_l1_with_grad(x, t, 0.3, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::smooth_l1_partial(&x[rg.clone()], &t[rg], 0.3, s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::smooth_l1_partial(
+                    &x[rg.clone()],
+                    &t[rg],
+                    0.3,
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "bce",
                 |r, g: &mut [f32]| loss::bce_with_grad(p, tp, Some(w), r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::bce_partial(&p[rg.clone()], &tp[rg.clone()], Some(&w[rg]), s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::bce_partial(
+                    &p[rg.clone()],
+                    &tp[rg.clone()],
+                    Some(&w[rg]),
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "bce_with_logits",
-                |r, g: &mut [f32]| loss::bce_with_logits_with_grad(x, tp, Some(w), Some(&pw), r, g).unwrap(),
+                |r, g: &mut [f32]| loss::bce_with_logits_with_grad(x, tp, Some(w), Some(&pw), r, g)
+                    .unwrap(),
                 |rg: core::ops::Range<usize>, g: &mut [f32]| loss::bce_with_logits_partial(
-                    &x[rg.clone()], &tp[rg.clone()], Some(&w[rg.clone()]), Some(&pw), rg.start, s, Some(g)
+                    &x[rg.clone()],
+                    &tp[rg.clone()],
+                    Some(&w[rg.clone()]),
+                    Some(&pw),
+                    rg.start,
+                    s,
+                    Some(g)
                 )
                 .unwrap()
             );
             check!(
                 "sigmoid_focal_loss",
-                |r, g: &mut [f32]| loss::sigmoid_focal_loss_with_grad(x, tp, 0.25, 1.5, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::sigmoid_focal_loss_partial(&x[rg.clone()], &tp[rg], 0.25, 1.5, s, Some(g)).unwrap()
+                |r, g: &mut [f32]| loss::sigmoid_focal_loss_with_grad(x, tp, 0.25, 1.5, r, g)
+                    .unwrap(),
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::sigmoid_focal_loss_partial(
+                    &x[rg.clone()],
+                    &tp[rg],
+                    0.25,
+                    1.5,
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
             check!(
                 "kl_div",
                 |r, g: &mut [f32]| loss::kl_div_with_grad(x, tp, false, r, g).unwrap(),
-                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::kl_div_partial(&x[rg.clone()], &tp[rg], false, s, Some(g)).unwrap()
+                |rg: core::ops::Range<usize>, g: &mut [f32]| loss::kl_div_partial(
+                    &x[rg.clone()],
+                    &tp[rg],
+                    false,
+                    s,
+                    Some(g)
+                )
+                .unwrap()
             );
         }
     }
     // Value-only partials (no gradient) give the same Dd.
     let whole = loss::mse_partial(x, t, 1.0, None).unwrap();
-    let (d, _) = split_run::<f32>(n, &splits(n)[1], |rg, _| loss::mse_partial(&x[rg.clone()], &t[rg], 1.0, None).unwrap());
+    let (d, _) = split_run::<f32>(n, &splits(n)[1], |rg, _| {
+        loss::mse_partial(&x[rg.clone()], &t[rg], 1.0, None).unwrap()
+    });
     assert_eq!(whole, d);
 }
 
@@ -195,17 +273,39 @@ fn blockwise_partials_reproduce_serial_bits_f64() {
     let t: Vec<f64> = (0..n).map(|_| r.unit()).collect();
     for ends in splits(n) {
         let mut g = vec![0.0f64; n];
-        let v = loss::bce_with_logits_with_grad(&x, &t, None, Some(&[1.0, 3.0, 0.5]), Reduction::Sum, &mut g);
+        let v = loss::bce_with_logits_with_grad(
+            &x,
+            &t,
+            None,
+            Some(&[1.0, 3.0, 0.5]),
+            Reduction::Sum,
+            &mut g,
+        );
         // 3 does not divide n: refused (the partial accepts pieces of any length).
         assert!(v.is_err());
         let m = n - n % 3;
-        let v = loss::bce_with_logits_with_grad(&x[..m], &t[..m], None, Some(&[1.0, 3.0, 0.5]), Reduction::Mean, &mut g[..m])
-            .unwrap();
+        let v = loss::bce_with_logits_with_grad(
+            &x[..m],
+            &t[..m],
+            None,
+            Some(&[1.0, 3.0, 0.5]),
+            Reduction::Mean,
+            &mut g[..m],
+        )
+        .unwrap();
         let ends: Vec<usize> = ends.iter().map(|&e| e.min(m)).collect();
         let s = 1.0 / m as f64;
         let (d, gp) = split_run(m, &ends, |rg, gg| {
-            loss::bce_with_logits_partial(&x[rg.clone()], &t[rg.clone()], None, Some(&[1.0, 3.0, 0.5]), rg.start, s, Some(gg))
-                .unwrap()
+            loss::bce_with_logits_partial(
+                &x[rg.clone()],
+                &t[rg.clone()],
+                None,
+                Some(&[1.0, 3.0, 0.5]),
+                rg.start,
+                s,
+                Some(gg),
+            )
+            .unwrap()
         });
         let v2: f64 = finish_loss(d, m, Reduction::Mean);
         assert_eq!(v.to_bits(), v2.to_bits());
@@ -218,12 +318,15 @@ fn dd_combination_is_the_documented_order() {
     // The block structure is part of the contract: the sum of one element per block equals
     // combining per-block Dd's in order.
     let n = 4 * BLOCK;
-    let x: Vec<f64> = (0..n).map(|i| if i % BLOCK == 0 { 1e16 } else { 1.0 }).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| if i % BLOCK == 0 { 1e16 } else { 1.0 })
+        .collect();
     let z = vec![0.0f64; n];
     let s = loss::l1(&x, &z, Reduction::Sum).unwrap();
     let mut d = Dd::ZERO;
     for b in 0..4 {
-        d = d.add(loss::l1_partial(&x[b * BLOCK..(b + 1) * BLOCK], &z[..BLOCK], 1.0, None).unwrap());
+        d = d
+            .add(loss::l1_partial(&x[b * BLOCK..(b + 1) * BLOCK], &z[..BLOCK], 1.0, None).unwrap());
     }
     assert_eq!(s, d.value());
     // double-double keeps every 1.0 next to the 1e16 terms
