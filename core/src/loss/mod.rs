@@ -19,3 +19,10 @@ pub enum Reduction {
     /// The sum.
     Sum,
 }
+
+mod binary;
+mod kl;
+mod regression;
+pub use binary::*;
+pub use kl::*;
+pub use regression::*;
