@@ -40,11 +40,15 @@ def case(out, name, dtype, cols, xs, t=1.0):
     for r in range(len(xs) // cols):
         row = [mpmath.mpf(v) / T for v in xs[r * cols:(r + 1) * cols]]
         m = max(row)
-        s = mpmath.fsum(mpmath.exp(v - m) for v in row)
-        l = m + mpmath.log(s)
+        k = row.index(m)
+        # ln S = log1p(S_rest) with the arg-max left out of S_rest: m + ln S would round
+        # ln S away (it can be below 2^-256 of m).
+        rest = mpmath.fsum(mpmath.exp(v - m) for j, v in enumerate(row) if j != k)
+        s = 1 + rest
+        lsum = mpmath.log1p(rest)
         sm += [mpmath.exp(v - m) / s for v in row]
-        ls += [v - l for v in row]
-        lse.append(l)
+        ls += [(v - m) - lsum for v in row]
+        lse.append(m + lsum)
     out.write(f"case {name} {dtype} {cols} {repr(t)}\n")
     out.write("x " + " ".join(repr(v) for v in xs) + "\n")
     out.write("softmax " + " ".join(fmt(v) for v in sm) + "\n")

@@ -64,11 +64,17 @@ type D = <f64 as Float>::Lane;
 /// Lane-sized chunks per block of the online pass: the block is read once for its maximum,
 /// then once more (from L1) for its terms.
 const BLOCK_CHUNKS: usize = 8;
-/// How far (in units of `T`) the running maximum may move above the exponent reference
-/// before the partial sums are rescaled. Terms are then at most `e^64`: no overflow in
-/// either type, and a rescaled term is at most `e^-64` of the new maximum's term after its
-/// second rescale, so inexact rescale factors cannot compound.
-const LAG: f64 = 64.0;
+/// The exponent reference sits `BIAS * T` below the block maximum that set it, so terms are
+/// computed as `e^{(x - r)/T}` with the maximum's term near `e^64`: terms down to
+/// `e^{-150}` of the maximum stay normal numbers even in f32, and a dominant row's `S_rest`
+/// (which can be near the bottom of the normal range, where `log_softmax` of the dominant
+/// entry is `-S_rest`) is not eaten by subnormal rounding of its terms.
+const BIAS: f64 = 64.0;
+/// How far (in units of `T`) the running maximum may move above `reference + BIAS` before the
+/// partial sums are rescaled: terms stay below `e^{BIAS + LAG + 1} = e^81` (finite in f32),
+/// and a rescaled term is negligible (`< e^-LAG` of the new maximum) after its second
+/// rescale, so inexact rescale factors cannot compound along a row.
+const LAG: f64 = 16.0;
 
 // ------------------------------------------------------------------------------------------
 // Scalar helpers (once per row), in f64 through the crate's own vector math.
@@ -143,8 +149,8 @@ fn div_dd(d: f64, e: f64, t: f64) -> (f64, f64) {
     (q, clean64((((d - h) - l) + e) / t))
 }
 
-/// `e^{(a - b)/t}` for `a <= b` (or `a = -inf`), the difference and the quotient carried
-/// exactly to first order.
+/// `e^{(a - b)/t}` (`a = -inf` gives 0), the difference and the quotient carried exactly to
+/// first order.
 #[inline]
 fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
     if a == f64::NEG_INFINITY {
@@ -393,14 +399,20 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
         }
         let bm = hmax(vmax);
         if bm > m {
-            if bm - r > LAG * t64 {
-                // New reference: the old partial sums shrink by at least e^-64.
-                let f = exp_diff64(r, bm, t64);
-                let g = exp_diff64(m, bm, t64);
+            if bm - r > (BIAS + LAG) * t64 {
+                // New reference, BIAS below the new maximum (exactly a U value, so the
+                // terms' exponents stay exact); the old partial sums shrink by e^-LAG at least.
+                let mut r_new = U::from_f64(bm - BIAS * t64).to_f64();
+                if !((bm - r_new) / t64 <= BIAS + 1.0) {
+                    // t far below the spacing of U at bm: no room for the bias.
+                    r_new = bm;
+                }
+                let f = exp_diff64(r, r_new, t64);
+                let g = exp_diff64(m, r_new, t64);
                 acc.scale(f);
                 extra = (extra.0 * f, extra.1 * f);
                 extra = dd_add_f64(extra, count as f64 * g);
-                r = bm;
+                r = r_new;
             } else {
                 // The counted maxima are maxima no longer: add them as terms.
                 let g = exp_diff64(m, r, t64);
@@ -976,6 +988,30 @@ pub fn logsumexp_temperature<T: Float>(
 // ------------------------------------------------------------------------------------------
 // Backward passes.
 
+/// Applies an `f64`-lane function to two `T` lanes (two `f64x4` per `f32x8`).
+#[inline(always)]
+fn via_f64<T: Float>(a: Ln<T>, b: Ln<T>, f: impl Fn(D, D) -> D) -> Ln<T> {
+    let (aa, ba) = (a.to_array(), b.to_array());
+    let mut out = <Ln<T> as Lane>::Array::default();
+    for ((ac, bc), oc) in aa
+        .as_ref()
+        .chunks(4)
+        .zip(ba.as_ref().chunks(4))
+        .zip(out.as_mut().chunks_mut(4))
+    {
+        let (mut x, mut y) = ([0.0f64; 4], [0.0f64; 4]);
+        for ((d, e), (&p, &q)) in x.iter_mut().zip(y.iter_mut()).zip(ac.iter().zip(bc)) {
+            *d = p.to_f64();
+            *e = q.to_f64();
+        }
+        let r = f(D::from_array(x), D::from_array(y)).to_array();
+        for (o, &v) in oc.iter_mut().zip(r.iter()) {
+            *o = T::from_f64(v);
+        }
+    }
+    Ln::<T>::from_array(out)
+}
+
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
 #[inline(always)]
 fn row_dot<T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
@@ -1054,20 +1090,23 @@ fn log_softmax_backward_impl<T: Float, const TEMP: bool>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     backward_checks(y_log, grad_out, cols, t, grad_in)?;
-    let tl = Ln::<T>::splat(t);
     for ((yr, gr), dr) in y_log
         .chunks_exact(cols)
         .zip(grad_out.chunks_exact(cols))
         .zip(grad_in.chunks_exact_mut(cols))
     {
-        let (sh, sl) = split_t::<T>(row_dot(gr, None));
-        let (sh, sl) = (Ln::<T>::splat(sh), Ln::<T>::splat(sl));
+        let (sh, sl) = row_dot(gr, None);
+        let (sh, sl) = (D::splat(sh), D::splat(sl));
+        let t64 = D::splat(t.to_f64());
         driver::map2_unchecked(yr, gr, dr, |yl, g| {
-            let p = vmath::exp(yl);
-            let (ph, pl) = Ln::<T>::two_prod(p, sh);
-            let pl = clean(pl);
-            let r = (g - ph) - p.mul_add(sl, pl);
-            if TEMP { r / tl } else { r }
+            // In f64 lanes: e^{y_log} rounded to f32 would carry its rounding, amplified by
+            // the cancellation of dy - p Σ, into the result.
+            via_f64::<T>(yl, g, |yl, g| {
+                let p = vmath::exp(yl);
+                let (ph, pl) = D::two_prod(p, sh);
+                let r = (g - ph) - p.mul_add(sl, clean(pl));
+                if TEMP { r / t64 } else { r }
+            })
         });
     }
     Ok(())
