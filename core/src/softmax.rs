@@ -163,7 +163,7 @@ fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
 
 /// `(hi, lo)` in `T`: `hi = round(v.0)`, `lo = round(v.0 - hi + v.1)`.
 #[inline(always)]
-fn split_t<T: Float>(v: (f64, f64)) -> (T, T) {
+pub(crate) fn split_t<T: Float>(v: (f64, f64)) -> (T, T) {
     let hi = T::from_f64(v.0);
     let lo = if v.0.is_finite() {
         T::from_f64((v.0 - hi.to_f64()) + v.1)
@@ -177,19 +177,19 @@ fn split_t<T: Float>(v: (f64, f64)) -> (T, T) {
 // Lane helpers.
 
 #[inline(always)]
-fn zero<L: Lane>() -> L {
+pub(crate) fn zero<L: Lane>() -> L {
     L::splat(<L::Scalar as Float>::ZERO)
 }
 
 /// NaN error terms (from `inf - inf` inside TwoSum on an infinite sum) become 0: the
 /// leading part already carries the infinity.
 #[inline(always)]
-fn clean<L: Lane>(x: L) -> L {
+pub(crate) fn clean<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), zero(), x)
 }
 
 #[inline(always)]
-fn two_sum_l<L: Lane>(a: L, b: L) -> (L, L) {
+pub(crate) fn two_sum_l<L: Lane>(a: L, b: L) -> (L, L) {
     let s = a + b;
     let bb = s - a;
     (s, (a - (s - bb)) + (b - bb))
@@ -212,13 +212,13 @@ fn arg<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> (L, L) {
 
 /// `e^{(v - m)/t}` with the exponent carried in two parts.
 #[inline(always)]
-fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> L {
+pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> L {
     let (q, rr) = arg::<L, TEMP>(v, neg_m, t);
     vmath::exp_dd(q, rr)
 }
 
 #[inline(always)]
-fn load_full<T: Float, U: Float>(src: &[T]) -> Ln<U> {
+pub(crate) fn load_full<T: Float, U: Float>(src: &[T]) -> Ln<U> {
     let mut a = <Ln<U> as Lane>::Array::default();
     for (d, s) in a.as_mut().iter_mut().zip(src) {
         *d = U::from_f64(s.to_f64());
@@ -227,7 +227,7 @@ fn load_full<T: Float, U: Float>(src: &[T]) -> Ln<U> {
 }
 
 #[inline(always)]
-fn load_pad<T: Float, U: Float>(src: &[T], pad: U) -> Ln<U> {
+pub(crate) fn load_pad<T: Float, U: Float>(src: &[T], pad: U) -> Ln<U> {
     let mut a = <Ln<U> as Lane>::Array::default();
     for d in a.as_mut().iter_mut() {
         *d = pad;
