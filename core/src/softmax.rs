@@ -452,11 +452,7 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
     } else if m == f64::NEG_INFINITY {
         st.kind = Kind::Masked;
     } else {
-        let f = if r == m {
-            1.0
-        } else {
-            exp_diff64(r, m, t64)
-        };
+        let f = if r == m { 1.0 } else { exp_diff64(r, m, t64) };
         let (ph, pl) = two_prod(s.0, f);
         let pl = pl + s.1 * f;
         // count >= 1: the arg-max itself is the "1" of S = 1 + S_rest.

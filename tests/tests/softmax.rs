@@ -46,8 +46,14 @@ fn ref_row(row: &[f64], t: f64) -> (Vec<Mp>, Vec<Mp>, Mp) {
     let m = z
         .iter()
         .filter(|v| !v.is_nan())
-        .fold(mp(f64::NEG_INFINITY), |a, b| if *b > a { b.clone() } else { a });
-    let e: Vec<Mp> = z.iter().map(|v| Mp::with_val(MPFR_PREC, v - &m).exp()).collect();
+        .fold(
+            mp(f64::NEG_INFINITY),
+            |a, b| if *b > a { b.clone() } else { a },
+        );
+    let e: Vec<Mp> = z
+        .iter()
+        .map(|v| Mp::with_val(MPFR_PREC, v - &m).exp())
+        .collect();
     // ln S = log1p(S_rest), S_rest without the first arg-max: ln S can be far below 2^-160
     // of M, so M + ln S, or z - (M + ln S), would lose it even in MPFR.
     let arg = z.iter().position(|v| *v == m);
@@ -102,14 +108,20 @@ fn measure<T: Tf>(x: &[T], cols: usize, t: f64) -> W3 {
     }
     let mut w = W3::default();
     for r in 0..rows {
-        let row: Vec<f64> = x[r * cols..(r + 1) * cols].iter().map(|&v| v.into()).collect();
+        let row: Vec<f64> = x[r * cols..(r + 1) * cols]
+            .iter()
+            .map(|&v| v.into())
+            .collect();
         let (rs, rl, rlse) = ref_row(&row, tt.into());
         for j in 0..cols {
             let i = r * cols + j;
-            w.sm
-                .see(T::ulp(sm[i], &rs[j]), row[j], sm[i].into(), rs[j].to_f64());
-            w.lsm
-                .see(T::ulp(lsm[i], &rl[j]), row[j], lsm[i].into(), rl[j].to_f64());
+            w.sm.see(T::ulp(sm[i], &rs[j]), row[j], sm[i].into(), rs[j].to_f64());
+            w.lsm.see(
+                T::ulp(lsm[i], &rl[j]),
+                row[j],
+                lsm[i].into(),
+                rl[j].to_f64(),
+            );
         }
         // logsumexp: relative accuracy (f32 always: computed in f64; f64 where M/T and
         // ln S do not cancel); the documented absolute bound where they do (f64).
@@ -198,7 +210,11 @@ fn accuracy_suite<T: Tf>() -> usize {
         &total.lsm,
         T::pick(B_LOG_SOFTMAX),
     );
-    assert_within(&format!("logsumexp {name}"), &total.lse, T::pick(B_LOGSUMEXP));
+    assert_within(
+        &format!("logsumexp {name}"),
+        &total.lse,
+        T::pick(B_LOGSUMEXP),
+    );
     n
 }
 
@@ -360,7 +376,10 @@ fn dominant_and_cancellation_cases() {
     logsumexp(&x, 3, &mut l).unwrap();
     let want = -2.8569814494831883175e-9;
     let u = ulp_f32(l[0], want);
-    eprintln!("logsumexp([ln .5, ln .25, ln .25]) f32 = {:e} ({u:.2} ULP)", l[0]);
+    eprintln!(
+        "logsumexp([ln .5, ln .25, ln .25]) f32 = {:e} ({u:.2} ULP)",
+        l[0]
+    );
     assert!(u <= 1.0);
 
     // softmax keeps the tiny class of a dominant row, log_softmax its log.
@@ -585,19 +604,35 @@ fn position_independence() {
                     softmax(x, cols, &mut a).unwrap();
                     let mut b = x.to_vec();
                     softmax_inplace(&mut b, cols).unwrap();
-                    assert!(a.iter().zip(&b).all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits()));
+                    assert!(
+                        a.iter()
+                            .zip(&b)
+                            .all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits())
+                    );
                     log_softmax(x, cols, &mut a).unwrap();
                     let mut b = x.to_vec();
                     log_softmax_inplace(&mut b, cols).unwrap();
-                    assert!(a.iter().zip(&b).all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits()));
+                    assert!(
+                        a.iter()
+                            .zip(&b)
+                            .all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits())
+                    );
                     softmax_temperature(x, cols, t, &mut a).unwrap();
                     let mut b = x.to_vec();
                     softmax_temperature_inplace(&mut b, cols, t).unwrap();
-                    assert!(a.iter().zip(&b).all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits()));
+                    assert!(
+                        a.iter()
+                            .zip(&b)
+                            .all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits())
+                    );
                     log_softmax_temperature(x, cols, t, &mut a).unwrap();
                     let mut b = x.to_vec();
                     log_softmax_temperature_inplace(&mut b, cols, t).unwrap();
-                    assert!(a.iter().zip(&b).all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits()));
+                    assert!(
+                        a.iter()
+                            .zip(&b)
+                            .all(|(p, q)| (*p).into().to_bits() == (*q).into().to_bits())
+                    );
                     // logsumexp: one value per row.
                     let mut l = vec![T::ZERO; rows];
                     logsumexp(x, cols, &mut l).unwrap();
@@ -648,7 +683,9 @@ fn backward_accuracy() {
         for &cols in &[1usize, 3, 8, 9, 1000] {
             let rows = (20_000 / cols).max(4);
             let x = gen_rows::<T>(&mut rng, rows, cols, 20.0, 0);
-            let dy: Vec<T> = (0..x.len()).map(|_| T::round(rng.uniform(-2.0, 2.0))).collect();
+            let dy: Vec<T> = (0..x.len())
+                .map(|_| T::round(rng.uniform(-2.0, 2.0)))
+                .collect();
             let mut y = vec![T::ZERO; x.len()];
             let mut yl = vec![T::ZERO; x.len()];
             softmax(&x, cols, &mut y).unwrap();
@@ -673,7 +710,9 @@ fn backward_accuracy() {
                         ws.see(T::ulp(gs[i], &rs[j]), yr[j], gs[i].into(), rs[j].to_f64());
                     } else {
                         let e: f64 = (gs[i].into() - rs[j].to_f64()).abs();
-                        assert!(e <= scale_s * 4.0 * libm::ldexp(1.0, 1 - T::MANTISSA_DIGITS as i32));
+                        assert!(
+                            e <= scale_s * 4.0 * libm::ldexp(1.0, 1 - T::MANTISSA_DIGITS as i32)
+                        );
                     }
                     let psum = ylr[j].exp() * sum.abs();
                     let scale_l = dr[j].abs() + psum;
@@ -689,7 +728,9 @@ fn backward_accuracy() {
                         wl.see(T::ulp(gl[i], &rl[j]), ylr[j], gl[i].into(), rl[j].to_f64());
                     } else {
                         let e: f64 = (gl[i].into() - rl[j].to_f64()).abs();
-                        assert!(e <= scale_l * 4.0 * libm::ldexp(1.0, 1 - T::MANTISSA_DIGITS as i32));
+                        assert!(
+                            e <= scale_l * 4.0 * libm::ldexp(1.0, 1 - T::MANTISSA_DIGITS as i32)
+                        );
                     }
                 }
             }
@@ -751,17 +792,33 @@ fn backward_vs_central_difference() {
                 let f_s = |v: f64| {
                     let mut xx = x.clone();
                     xx[j] = v;
-                    sm_ref(&xx, t).iter().zip(&dy).map(|(a, b)| a * b).sum::<f64>()
+                    sm_ref(&xx, t)
+                        .iter()
+                        .zip(&dy)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
                 };
                 let f_l = |v: f64| {
                     let mut xx = x.clone();
                     xx[j] = v;
-                    lsm_ref(&xx, t).iter().zip(&dy).map(|(a, b)| a * b).sum::<f64>()
+                    lsm_ref(&xx, t)
+                        .iter()
+                        .zip(&dy)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
                 };
                 let ns = central_difference(f_s, x[j]);
                 let nl = central_difference(f_l, x[j]);
-                assert!((gs[j] - ns).abs() <= 1e-8, "softmax' cols {cols} t {t} j {j}: {} vs {ns}", gs[j]);
-                assert!((gl[j] - nl).abs() <= 1e-8, "log_softmax' cols {cols} t {t} j {j}: {} vs {nl}", gl[j]);
+                assert!(
+                    (gs[j] - ns).abs() <= 1e-8,
+                    "softmax' cols {cols} t {t} j {j}: {} vs {ns}",
+                    gs[j]
+                );
+                assert!(
+                    (gl[j] - nl).abs() <= 1e-8,
+                    "log_softmax' cols {cols} t {t} j {j}: {} vs {nl}",
+                    gl[j]
+                );
                 assert!((g32[j] as f64 - ns).abs() <= 1e-6);
             }
         }
@@ -774,7 +831,14 @@ fn errors_name_the_argument() {
     let mut o = [0.0f32; 6];
     let msg = |e: nonlin::Error| e.to_string();
     let e = softmax(&x, 0, &mut o).unwrap_err();
-    assert!(matches!(e, nonlin::Error::InvalidShape { name: "cols", value: 0, len: 6 }));
+    assert!(matches!(
+        e,
+        nonlin::Error::InvalidShape {
+            name: "cols",
+            value: 0,
+            len: 6
+        }
+    ));
     assert!(msg(e).contains("cols"));
     let e = log_softmax(&x, 4, &mut o).unwrap_err();
     assert!(msg(e).contains("`cols` = 4"));
@@ -784,12 +848,27 @@ fn errors_name_the_argument() {
         let e = softmax_temperature(&x, 3, t, &mut o).unwrap_err();
         assert!(msg(e).contains("temperature"), "{}", msg(e));
         let mut xi = x;
-        assert!(msg(log_softmax_temperature_inplace(&mut xi, 3, t).unwrap_err()).contains("temperature"));
-        assert!(msg(logsumexp_temperature(&x, 3, t, &mut o[..2]).unwrap_err()).contains("temperature"));
-        assert!(msg(softmax_temperature_backward(&x, &x, 3, t, &mut o).unwrap_err()).contains("temperature"));
+        assert!(
+            msg(log_softmax_temperature_inplace(&mut xi, 3, t).unwrap_err())
+                .contains("temperature")
+        );
+        assert!(
+            msg(logsumexp_temperature(&x, 3, t, &mut o[..2]).unwrap_err()).contains("temperature")
+        );
+        assert!(
+            msg(softmax_temperature_backward(&x, &x, 3, t, &mut o).unwrap_err())
+                .contains("temperature")
+        );
     }
     let e = logsumexp(&x, 3, &mut o[..3]).unwrap_err();
-    assert!(matches!(e, nonlin::Error::LengthMismatch { arg: "out", expected: 2, found: 3 }));
+    assert!(matches!(
+        e,
+        nonlin::Error::LengthMismatch {
+            arg: "out",
+            expected: 2,
+            found: 3
+        }
+    ));
     let e = softmax_backward(&x, &x[..5], 3, &mut o).unwrap_err();
     assert!(msg(e).contains("grad_out"));
     let e = log_softmax_backward(&x, &x, 3, &mut o[..3]).unwrap_err();

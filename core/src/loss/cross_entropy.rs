@@ -35,8 +35,8 @@ use crate::float::Float;
 use crate::lane::Lane;
 use crate::reduce::sum_f64;
 use crate::softmax::{
-    Acc, Kind, Stats, check_cols, clean, expm1_64, exp64, ln64, load_full, load_pad,
-    row_stats, split_t, term, two_sum, two_sum_l, zero,
+    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, ln64, load_full, load_pad, row_stats,
+    split_t, term, two_sum, two_sum_l, zero,
 };
 
 type Ln<T> = <T as Float>::Lane;
@@ -207,6 +207,37 @@ fn denominator<T: Float>(
     }
 }
 
+/// `Σ ℓ_i` through the deterministic block sum, with non-finite terms kept out of the
+/// double-double accumulator (TwoSum turns an infinite term into NaN) and applied after:
+/// any NaN gives NaN, `+inf` gives `+inf`.
+fn sum_losses(it: impl Iterator<Item = f64>) -> f64 {
+    let (mut nan, mut pos, mut neg) = (false, false, false);
+    let total = sum_f64(it.map(|v| {
+        if v.is_finite() {
+            v
+        } else {
+            if v.is_nan() {
+                nan = true;
+            } else if v > 0.0 {
+                pos = true;
+            } else {
+                neg = true;
+            }
+            0.0
+        }
+    }))
+    .value();
+    if nan || (pos && neg) {
+        f64::NAN
+    } else if pos {
+        f64::INFINITY
+    } else if neg {
+        f64::NEG_INFINITY
+    } else {
+        total
+    }
+}
+
 /// The reduced value: `Σ ℓ_i` (Sum), `Σ ℓ_i / D` (Mean, 0 when `D = 0`).
 fn finish<T: Float>(total: f64, d: f64, reduction: Option<Reduction>) -> T {
     match reduction {
@@ -287,6 +318,10 @@ fn wnl(c: f64, logp: f64) -> f64 {
 #[inline]
 fn logp_normal<T: Float>(st: &Stats, xt: T) -> (f64, f64) {
     let (d, de) = two_sum(xt.to_f64(), -st.m);
+    if !d.is_finite() {
+        // A -inf target logit (or x - M overflowing): log p_t = -inf.
+        return (f64::NEG_INFINITY, 0.0);
+    }
     let (lh, ll) = st.log_sum();
     let (s, e) = two_sum(d, -lh);
     two_sum(s, (e + de) - ll)
@@ -449,15 +484,19 @@ fn ce_engine<T: Float>(
     let w_sum = if eps > 0.0 { weight_sum(w, cols) } else { 0.0 };
     let (d, gscale) = denominator(targets, opts.ignore_index, w, reduction);
     let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logits.chunks_exact(cols).zip(targets).enumerate().map(|(i, (row, &t))| {
-        let g = gi.as_mut().and_then(|it| it.next());
-        let l = ce_row(row, t, opts.ignore_index, w, eps, w_sum, gscale, g);
-        if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-            *o = T::from_f64(l);
-        }
-        l
-    });
-    let total = sum_f64(losses).value();
+    let losses = logits
+        .chunks_exact(cols)
+        .zip(targets)
+        .enumerate()
+        .map(|(i, (row, &t))| {
+            let g = gi.as_mut().and_then(|it| it.next());
+            let l = ce_row(row, t, opts.ignore_index, w, eps, w_sum, gscale, g);
+            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                *o = T::from_f64(l);
+            }
+            l
+        });
+    let total = sum_losses(losses);
     Ok(finish(total, d, reduction))
 }
 
@@ -562,7 +601,15 @@ pub fn cross_entropy_with_grad<T: Float>(
     reduction: Reduction,
     grad: &mut [T],
 ) -> Result<T, Error> {
-    ce_engine(logits, targets, cols, opts, Some(reduction), None, Some(grad))
+    ce_engine(
+        logits,
+        targets,
+        cols,
+        opts,
+        Some(reduction),
+        None,
+        Some(grad),
+    )
 }
 
 /// Per-row cross-entropy and, per row, the gradient of that row's loss with respect to its
@@ -724,7 +771,7 @@ fn ce_probs_engine<T: Float>(
             }
             l
         });
-    let total = sum_f64(losses).value();
+    let total = sum_losses(losses);
     Ok(finish(total, d, reduction))
 }
 
@@ -803,7 +850,15 @@ pub fn cross_entropy_probs_with_grad<T: Float>(
     reduction: Reduction,
     grad: &mut [T],
 ) -> Result<T, Error> {
-    ce_probs_engine(logits, target, cols, opts, Some(reduction), None, Some(grad))
+    ce_probs_engine(
+        logits,
+        target,
+        cols,
+        opts,
+        Some(reduction),
+        None,
+        Some(grad),
+    )
 }
 
 /// Per-row [`cross_entropy_probs`] and each row's gradient (no `1/N`).
@@ -855,24 +910,28 @@ fn nll_engine<T: Float>(
     let w = opts.weight;
     let (d, gscale) = denominator(targets, opts.ignore_index, w, reduction);
     let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logp.chunks_exact(cols).zip(targets).enumerate().map(|(i, (row, &t))| {
-        let mut g = gi.as_mut().and_then(|it| it.next());
-        fill(&mut g, T::ZERO);
-        let l = if Some(t) == opts.ignore_index {
-            0.0
-        } else {
-            let k = t as usize;
-            let wt = weight_of(w, k);
-            let lp = row.get(k).map_or(0.0, |v| v.to_f64());
-            set(&mut g, k, -wt * gscale);
-            if lp.is_nan() { lp } else { wnl(wt, lp) }
-        };
-        if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-            *o = T::from_f64(l);
-        }
-        l
-    });
-    let total = sum_f64(losses).value();
+    let losses = logp
+        .chunks_exact(cols)
+        .zip(targets)
+        .enumerate()
+        .map(|(i, (row, &t))| {
+            let mut g = gi.as_mut().and_then(|it| it.next());
+            fill(&mut g, T::ZERO);
+            let l = if Some(t) == opts.ignore_index {
+                0.0
+            } else {
+                let k = t as usize;
+                let wt = weight_of(w, k);
+                let lp = row.get(k).map_or(0.0, |v| v.to_f64());
+                set(&mut g, k, -wt * gscale);
+                if lp.is_nan() { lp } else { wnl(wt, lp) }
+            };
+            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                *o = T::from_f64(l);
+            }
+            l
+        });
+    let total = sum_losses(losses);
     Ok(finish(total, d, reduction))
 }
 
@@ -1049,56 +1108,70 @@ fn focal_engine<T: Float>(
         _ => (1.0, 1.0),
     };
     let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logits.chunks_exact(cols).zip(targets).enumerate().map(|(i, (row, &t))| {
-        let mut g = gi.as_mut().and_then(|it| it.next());
-        let l = if Some(t) == ignore {
-            fill(&mut g, T::ZERO);
-            0.0
-        } else {
-            let k = t as usize;
-            let at = weight_of(opts.alpha, k);
-            let xt = row.get(k).copied().unwrap_or(T::ZERO);
-            let st = row_stats::<T, T, false>(row, T::ONE);
-            match st.kind {
-                Kind::Normal => {
-                    let lp = logp_normal(&st, xt);
-                    let lp = lp.0 + lp.1;
-                    let (lq, gf) = focal_terms(lp, gamma);
-                    // grad_k = s α_t G (p_k - δ_kt); the target entry is -s α_t G q.
-                    let a = gscale * at * gf;
-                    let (ih, il) = st.inv_sum();
-                    if g.is_some() {
-                        normal_pass(row, &st, None, (ih * a, il * a), 0.0, false, g.as_deref_mut());
-                        set(&mut g, k, a * expm1_64(lp));
+    let losses = logits
+        .chunks_exact(cols)
+        .zip(targets)
+        .enumerate()
+        .map(|(i, (row, &t))| {
+            let mut g = gi.as_mut().and_then(|it| it.next());
+            let l = if Some(t) == ignore {
+                fill(&mut g, T::ZERO);
+                0.0
+            } else {
+                let k = t as usize;
+                let at = weight_of(opts.alpha, k);
+                let xt = row.get(k).copied().unwrap_or(T::ZERO);
+                // Stats in f64 lanes: (1-p)^γ amplifies the error of log p by γ + 1, so f32
+                // rows need S_rest to more than f32 precision.
+                let st = row_stats::<T, f64, false>(row, 1.0);
+                match st.kind {
+                    Kind::Normal => {
+                        let lp = logp_normal(&st, xt);
+                        let lp = lp.0 + lp.1;
+                        let (lq, gf) = focal_terms(lp, gamma);
+                        // grad_k = s α_t G (p_k - δ_kt); the target entry is -s α_t G q.
+                        let a = gscale * at * gf;
+                        let (ih, il) = st.inv_sum();
+                        if g.is_some() {
+                            normal_pass(
+                                row,
+                                &st,
+                                None,
+                                (ih * a, il * a),
+                                0.0,
+                                false,
+                                g.as_deref_mut(),
+                            );
+                            set(&mut g, k, a * expm1_64(lp));
+                        }
+                        if at == 0.0 { 0.0 } else { at * lq }
                     }
-                    if at == 0.0 { 0.0 } else { at * lq }
-                }
-                Kind::Nan => {
-                    fill(&mut g, T::NAN);
-                    f64::NAN
-                }
-                _ => {
-                    let (pt, lpt) = special_p_logp(&st, xt);
-                    let (lq, gf) = if pt > 0.0 && pt < 1.0 {
-                        focal_terms(lpt, gamma)
-                    } else {
-                        focal_terms(if pt >= 1.0 { 0.0 } else { f64::NEG_INFINITY }, gamma)
-                    };
-                    let a = gscale * at * gf;
-                    for (j, &v) in row.iter().enumerate() {
-                        let (p, _) = special_p_logp(&st, v);
-                        set(&mut g, j, a * (p - if j == k { 1.0 } else { 0.0 }));
+                    Kind::Nan => {
+                        fill(&mut g, T::NAN);
+                        f64::NAN
                     }
-                    if at == 0.0 { 0.0 } else { at * lq }
+                    _ => {
+                        let (pt, lpt) = special_p_logp(&st, xt);
+                        let (lq, gf) = if pt > 0.0 && pt < 1.0 {
+                            focal_terms(lpt, gamma)
+                        } else {
+                            focal_terms(if pt >= 1.0 { 0.0 } else { f64::NEG_INFINITY }, gamma)
+                        };
+                        let a = gscale * at * gf;
+                        for (j, &v) in row.iter().enumerate() {
+                            let (p, _) = special_p_logp(&st, v);
+                            set(&mut g, j, a * (p - if j == k { 1.0 } else { 0.0 }));
+                        }
+                        if at == 0.0 { 0.0 } else { at * lq }
+                    }
                 }
+            };
+            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                *o = T::from_f64(l);
             }
-        };
-        if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-            *o = T::from_f64(l);
-        }
-        l
-    });
-    let total = sum_f64(losses).value();
+            l
+        });
+    let total = sum_losses(losses);
     Ok(finish(total, d, reduction))
 }
 
@@ -1187,7 +1260,15 @@ pub fn softmax_focal_loss_with_grad<T: Float>(
     reduction: Reduction,
     grad: &mut [T],
 ) -> Result<T, Error> {
-    focal_engine(logits, targets, cols, opts, Some(reduction), None, Some(grad))
+    focal_engine(
+        logits,
+        targets,
+        cols,
+        opts,
+        Some(reduction),
+        None,
+        Some(grad),
+    )
 }
 
 /// Per-row [`softmax_focal_loss`] and each row's gradient.
