@@ -403,7 +403,8 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
                 // New reference, BIAS below the new maximum (exactly a U value, so the
                 // terms' exponents stay exact); the old partial sums shrink by e^-LAG at least.
                 let mut r_new = U::from_f64(bm - BIAS * t64).to_f64();
-                if !((bm - r_new) / t64 <= BIAS + 1.0) {
+                let gap = (bm - r_new) / t64;
+                if gap.is_nan() || gap > BIAS + 1.0 {
                     // t far below the spacing of U at bm: no room for the bias.
                     r_new = bm;
                 }
@@ -496,7 +497,7 @@ impl<T: Float> Default for SoftmaxOptions<T> {
 /// Checks `cols` against the slice length and returns the number of rows.
 #[inline]
 pub(crate) fn check_cols(len: usize, cols: usize) -> Result<usize, Error> {
-    if cols == 0 || len % cols != 0 {
+    if cols == 0 || !len.is_multiple_of(cols) {
         Err(Error::InvalidShape {
             name: "cols",
             value: cols,

@@ -155,12 +155,9 @@ fn gen_x<T: Tf>(rng: &mut Rng, rows: usize, cols: usize, spread: f64) -> Vec<T> 
 
 fn targets(rng: &mut Rng, rows: usize, cols: usize, ignore: Option<i64>) -> Vec<i64> {
     (0..rows)
-        .map(|_| {
-            if ignore.is_some() && rng.unit() < 0.2 {
-                ignore.unwrap()
-            } else {
-                (rng.next_u64() % cols as u64) as i64
-            }
+        .map(|_| match ignore {
+            Some(ig) if rng.unit() < 0.2 => ig,
+            _ => (rng.next_u64() % cols as u64) as i64,
         })
         .collect()
 }
@@ -279,8 +276,8 @@ fn ce_suite<T: Tf>() {
                 let mx = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let s: f64 = row.iter().map(|v| (v - mx).exp()).sum();
                 let a = (1.0 - e) * wc(k) + e / cols as f64 * wsum;
-                for j in 0..cols {
-                    let p = (row[j] - mx).exp() / s;
+                for (j, &xj) in row.iter().enumerate() {
+                    let p = (xj - mx).exp() / s;
                     // The magnitude of the terms of p_j A - (1-ε) w_t δ - (ε/C) w_j.
                     let scale = p * a
                         + e / cols as f64 * wc(j)

@@ -297,13 +297,7 @@ fn walk<T: Float>(
 /// under the softmax module's default policy.
 fn special_p_logp<T: Float>(st: &Stats, v: T) -> (f64, f64) {
     match st.kind {
-        Kind::PosInf => {
-            if v == T::INFINITY {
-                (1.0 / st.count, -ln64(st.count))
-            } else {
-                (0.0, f64::NEG_INFINITY)
-            }
-        }
+        Kind::PosInf if v == T::INFINITY => (1.0 / st.count, -ln64(st.count)),
         _ => (0.0, f64::NEG_INFINITY),
     }
 }
