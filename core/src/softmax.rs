@@ -23,9 +23,11 @@
 //!   for `T != 1`) and applied through [`vmath::exp_dd`], so a 1000-wide spread in a row costs
 //!   nothing (peers lose up to `|x_j - M| * 2^-24` in the argument: 58-77 ULP in f32);
 //! - `f32` terms accumulate in `f64` (per lane), `f64` terms in double-double (TwoSum per
-//!   lane); the reference `r` only moves when the maximum has grown by more than `64 * T`
-//!   since it was set, so a term is rescaled by an inexact factor at most twice before it
-//!   becomes negligible (no error growth with the row length, even on ascending rows);
+//!   lane); the reference `r` sits `64 T` below the block maximum that set it (so terms far
+//!   below the maximum stay normal numbers: a dominant row's `S_rest` is not lost to
+//!   subnormal rounding) and only moves when the maximum has grown by more than `16 T`
+//!   beyond that, so a term is rescaled by an inexact factor at most twice before it becomes
+//!   negligible (no error growth with the row length, even on ascending rows);
 //! - the row's scalars (`1/S`, `log1p(S_rest)`) are computed in `f64` (double-double for
 //!   `f64` rows) and applied as a hi/lo pair, so each output takes one final rounding.
 //!
@@ -251,70 +253,84 @@ fn hmax<L: Lane>(v: L) -> f64 {
     b
 }
 
-/// Per-lane-position sums: plain `f64` for `f32` terms (exact enough: `n 2^-53`), TwoSum
-/// (double-double) for `f64` terms.
+/// Per-lane-position sums, held in `f64x4` registers (two for an `f32x8`): plain `f64` for
+/// `f32` terms (exact enough: `n 2^-53`), TwoSum (double-double) for `f64` terms.
 #[derive(Clone, Copy)]
 pub(crate) struct Acc {
-    hi: [f64; 8],
-    lo: [f64; 8],
+    hi: [D; 2],
+    lo: [D; 2],
+}
+
+/// A lane as two `f64x4` (the second is zero for 4-lane types).
+#[inline(always)]
+fn to_d<L: Lane>(v: L) -> [D; 2] {
+    let a = v.to_array();
+    let mut x = [[0.0f64; 4]; 2];
+    for (d, &e) in x.iter_mut().flatten().zip(a.as_ref()) {
+        *d = e.to_f64();
+    }
+    [D::from_array(x[0]), D::from_array(x[1])]
 }
 
 impl Acc {
     #[inline(always)]
     pub(crate) fn new() -> Self {
+        let z = D::splat(0.0);
         Acc {
-            hi: [0.0; 8],
-            lo: [0.0; 8],
+            hi: [z, z],
+            lo: [z, z],
+        }
+    }
+
+    #[inline(always)]
+    fn add_d(&mut self, v: [D; 2], halves: usize, exact: bool) {
+        for ((h, l), x) in self
+            .hi
+            .iter_mut()
+            .zip(self.lo.iter_mut())
+            .zip(v)
+            .take(halves)
+        {
+            if exact {
+                let (s, e) = two_sum_l(*h, x);
+                *h = s;
+                *l = *l + e;
+            } else {
+                *h = *h + x;
+            }
         }
     }
 
     #[inline(always)]
     pub(crate) fn add<L: Lane>(&mut self, v: L) {
-        let a = v.to_array();
-        if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
-            for (h, &x) in self.hi.iter_mut().zip(a.as_ref()) {
-                *h += x.to_f64();
-            }
-        } else {
-            for ((h, l), &x) in self.hi.iter_mut().zip(self.lo.iter_mut()).zip(a.as_ref()) {
-                let (s, e) = two_sum(*h, x.to_f64());
-                *h = s;
-                *l += e;
-            }
-        }
+        let exact = <L::Scalar as Float>::MANTISSA_DIGITS >= 53;
+        self.add_d(to_d(v), L::LANES.div_ceil(4), exact);
     }
 
     /// Adds the exact products `a * b` (in `f64` for `f32` lanes, where the product of two
     /// `f32` is exact; through `two_prod` for `f64`).
     #[inline(always)]
     pub(crate) fn add_prod<L: Lane>(&mut self, a: L, b: L) {
+        let halves = L::LANES.div_ceil(4);
         if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
-            let (aa, ba) = (a.to_array(), b.to_array());
-            for ((h, &x), &y) in self.hi.iter_mut().zip(aa.as_ref()).zip(ba.as_ref()) {
-                *h += x.to_f64() * y.to_f64();
-            }
+            let (x, y) = (to_d(a), to_d(b));
+            self.add_d([x[0] * y[0], x[1] * y[1]], halves, false);
         } else {
             let (p, e) = L::two_prod(a, b);
-            let (pa, ea) = (p.to_array(), e.to_array());
-            for (((h, l), &x), &y) in self
-                .hi
-                .iter_mut()
-                .zip(self.lo.iter_mut())
-                .zip(pa.as_ref())
-                .zip(ea.as_ref())
-            {
-                let (s, err) = two_sum(*h, x.to_f64());
-                *h = s;
-                *l += err + y.to_f64();
+            self.add_d(to_d(p), halves, true);
+            let e = to_d(e);
+            for (l, x) in self.lo.iter_mut().zip(e).take(halves) {
+                *l = *l + x;
             }
         }
     }
 
     #[inline(always)]
     fn scale(&mut self, f: f64) {
+        let f = D::splat(f);
         for (h, l) in self.hi.iter_mut().zip(self.lo.iter_mut()) {
-            *h *= f;
-            *l *= f;
+            *h = *h * f;
+            *l = *l * f;
         }
     }
 
@@ -322,8 +338,10 @@ impl Acc {
     #[inline(always)]
     pub(crate) fn total(&self) -> (f64, f64) {
         let mut t = (0.0, 0.0);
-        for (&h, &l) in self.hi.iter().zip(self.lo.iter()) {
-            t = dd_add(t, (h, l));
+        for (h, l) in self.hi.iter().zip(self.lo.iter()) {
+            for (&a, &b) in h.to_array().iter().zip(l.to_array().iter()) {
+                t = dd_add(t, (a, b));
+            }
         }
         t
     }
@@ -937,11 +955,12 @@ fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result
 /// Domain: any values. A NaN in the row gives NaN; a `+inf` entry gives `+inf`; a row of
 /// only `-inf` gives `-inf` (`ln 0`, under every policy, as in PyTorch).
 ///
-/// Accuracy: within 2 ULP (f32) and 4 ULP (f64) of the exact value, except where
-/// `M < 0` and `ln S ≈ -M` cancel (the result is much smaller than `ln S <= ln cols`):
-/// there the absolute error is at most `2^-52 ln S` (f32: about `2^-53 ln S`), which is
-/// still relative accuracy in f32 for results down to `2^-29 ln S`
-/// (`logsumexp([ln .5, ln .25, ln .25]) = -2.8945e-9` in f32, where peers return 0).
+/// Accuracy: within 2 ULP (f32) and 4 ULP (f64) of the exact value. In f32 this holds
+/// even where `M < 0` and `ln S ≈ -M` cancel, down to results of about `2^-25 ln S`,
+/// because the row is computed in `f64`
+/// (`logsumexp([ln .5, ln .25, ln .25]) = -2.856981e-9` in f32, where peers return 0).
+/// In f64, where they cancel (`|result| < ln S <= ln cols`), the error is at most
+/// `1 ULP + 2^-51 ln S` (the terms' own `exp` rounding, which no f64 evaluation avoids).
 ///
 /// # Errors
 /// [`Error::InvalidShape`] if `cols` is 0 or does not divide `x.len()`;
@@ -1116,8 +1135,10 @@ fn log_softmax_backward_impl<T: Float, const TEMP: bool>(
 /// accumulated exactly (f64 for f32, double-double for f64), so the only cancellation left
 /// is the inherent one of `grad_out[j] - ⟨grad_out, y⟩`, taken exactly by TwoSum.
 ///
-/// Accuracy: each entry within 3 ULP of `y ⊙ (dy - dot)` evaluated exactly on the given
-/// `y` and `dy`. NaN in gives NaN; infinities propagate as in the formula.
+/// Accuracy: each entry within 4 ULP (f32 and f64; measured 1.0) of `y ⊙ (dy - dot)`
+/// evaluated exactly on the given `y` and `dy`, wherever `dy - dot` does not cancel below
+/// `2^-20` of its terms (there: 4 ULP of `|y| (|dy| + |dot|)`). NaN in gives NaN;
+/// infinities propagate as in the formula.
 ///
 /// # Errors
 /// [`Error::InvalidShape`] if `cols` is 0 or does not divide `y.len()`;
@@ -1168,10 +1189,12 @@ pub fn softmax_temperature_backward<T: Float>(
 /// Backward pass of [`log_softmax`]: `grad_in = grad_out - e^{y_log} Σ grad_out` per row.
 ///
 /// Takes the forward **output** `y_log` (the log-probabilities). `Σ grad_out` is summed
-/// exactly (f64 / double-double) and `e^{y_log} Σ` is formed as an exact product before the
-/// subtraction, so the result is within 3 ULP of the formula evaluated exactly on the given
-/// `y_log` and `grad_out`, plus the `exp` error (1 ULP) of the `e^{y_log} Σ` term.
-/// `y_log = -inf` gives `grad_in = grad_out`. NaN propagates.
+/// exactly (double-double), and the entries are computed in `f64` lanes with
+/// `e^{y_log} Σ` formed as an exact product before the subtraction. Accuracy against the
+/// formula evaluated exactly on the given `y_log` and `grad_out`: f32 within 4 ULP
+/// (measured 0.5) unless `dy - e^{y_log} Σ` cancels below `2^-20` of its terms; f64 within
+/// 4 ULP (measured 1.5) where it does not cancel, and `1 ULP + 2^-52 |e^{y_log} Σ|` where
+/// it does (the `exp` rounding). `y_log = -inf` gives `grad_in = grad_out`. NaN propagates.
 ///
 /// # Errors
 /// [`Error::InvalidShape`] if `cols` is 0 or does not divide `y_log.len()`;
