@@ -884,3 +884,48 @@ fn errors_name_the_argument() {
     // Empty input with a valid column count is fine.
     softmax::<f32>(&[], 3, &mut []).unwrap();
 }
+
+/// Rows built to stress the online pass: a slowly rising maximum (a new maximum in every
+/// block), a staircase that moves the exponent reference many times, a descending row, and
+/// one dominant entry at the very end of a long row. Each is held to the same budgets.
+#[test]
+fn adversarial_rows() {
+    fn check<T: Tf>() {
+        let mut total = W3::default();
+        let cols = 50_000;
+        let rows: Vec<Vec<f64>> = vec![
+            (0..cols).map(|j| j as f64 * 1e-4).collect(),
+            (0..cols).map(|j| j as f64 * 0.02).collect(),
+            (0..cols)
+                .map(|j| (j / 64) as f64 * 30.0 + (j % 7) as f64)
+                .collect(),
+            (0..cols).map(|j| -(j as f64) * 0.01).collect(),
+            (0..cols)
+                .map(|j| if j == cols - 1 { 90.0 } else { (j % 13) as f64 })
+                .collect(),
+        ];
+        for r in rows {
+            let x: Vec<T> = r.iter().map(|&v| T::round(v)).collect();
+            merge(&mut total, measure(&x, cols, 1.0));
+            merge(&mut total, measure(&x, cols, 0.3));
+        }
+        let n = T::NAME;
+        assert_within(
+            &format!("softmax adversarial {n}"),
+            &total.sm,
+            T::pick(B_SOFTMAX),
+        );
+        assert_within(
+            &format!("log_softmax adversarial {n}"),
+            &total.lsm,
+            T::pick(B_LOG_SOFTMAX),
+        );
+        assert_within(
+            &format!("logsumexp adversarial {n}"),
+            &total.lse,
+            T::pick(B_LOGSUMEXP),
+        );
+    }
+    check::<f32>();
+    check::<f64>();
+}
