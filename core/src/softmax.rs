@@ -212,11 +212,58 @@ fn arg<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> (L, L) {
     }
 }
 
-/// `e^{(v - m)/t}` with the exponent carried in two parts.
+/// Scale exponent of the write passes: outputs are formed as `(e^d 2^K) (inv 2^-K)`, so
+/// `e^d 2^K` stays a normal number down to the bottom of the subnormal output range and the
+/// output takes a single rounding there too.
+pub(crate) const WRITE_K: f64 = 64.0;
+
+/// `e^d (1 + lo) 2^k` for `d <= 0` (write passes, `k = WRITE_K`) or `d <= 82` (the online
+/// pass, `k = 0`), with one scaling step (no overflow or subnormal handling needed in those
+/// ranges: that is what makes it cheaper than [`vmath::exp_dd`]; same reduction and
+/// polynomial, so the same accuracy). Results whose exact value is below the type's
+/// subnormal range after scaling (`d < -(bias - 2 + k) ln 2`, and `-inf`) are exactly 0;
+/// NaN gives NaN.
 #[inline(always)]
-pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> L {
+fn exp_k<L: Lane>(d: L, lo: L, k: f64) -> L {
+    let c = <L::Scalar as Float>::VM;
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let dmin = L::splat(<L::Scalar as Float>::from_f64(
+        -(c.bias.to_f64() - 2.0 + k) * core::f64::consts::LN_2,
+    ));
+    let dc = d.max(dmin);
+    let n = (dc * L::splat(c.log2e)).round();
+    let r = (-n).mul_add(L::splat(c.ln2_hi), dc);
+    let r = (-n).mul_add(L::splat(c.ln2_lo), r);
+    let q = (r * r).mul_add(vmath::horner(r, c.expm1_poly), r);
+    let e = (q + one) * L::pow2i(n + L::splat(<L::Scalar as Float>::from_f64(k)));
+    let e = e.mul_add(lo, e);
+    let e = L::select(d.lt(dmin), zero(), e);
+    L::select(d.is_nan(), d, e)
+}
+
+/// `e^{(v - m)/t} 2^k` with the exponent carried in two parts (see [`exp_k`] for the range).
+#[inline(always)]
+pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L, k: f64) -> L {
     let (q, rr) = arg::<L, TEMP>(v, neg_m, t);
-    vmath::exp_dd(q, rr)
+    exp_k(q, rr, k)
+}
+
+/// `(hi, lo) 2^-k` as lanes of `T`, and `k`: the factor to apply to [`term`]`(.., k)`.
+/// `k = WRITE_K` unless the scaled factor would lose bits below `T`'s normal range (a tiny
+/// gradient scale); then `k = 0`, and the outputs [`term`] flushes are below the subnormal
+/// range anyway.
+#[inline(always)]
+pub(crate) fn write_factor<T: Float>(v: (f64, f64)) -> (Ln<T>, Ln<T>, f64) {
+    let s = libm::ldexp(1.0, -(WRITE_K as i32));
+    let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32);
+    let k = if (v.0 * s).abs() >= floor || v.0 == 0.0 {
+        WRITE_K
+    } else {
+        0.0
+    };
+    let s = libm::ldexp(1.0, -(k as i32));
+    let (h, l) = split_t::<T>((v.0 * s, v.1 * s));
+    (Ln::<T>::splat(h), Ln::<T>::splat(l), k)
 }
 
 #[inline(always)]
@@ -443,7 +490,7 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
         let ml = Ln::<U>::splat(U::from_f64(m));
         let nr = Ln::<U>::splat(U::from_f64(-r));
         let mut step = |v: Ln<U>| {
-            let e = term::<Ln<U>, TEMP>(v, nr, tl);
+            let e = term::<Ln<U>, TEMP>(v, nr, tl, 0.0);
             let eq = v.eq(ml);
             count += u64::from(Ln::<U>::count(eq));
             acc.add(Ln::<U>::select(eq, zero(), e));
@@ -576,10 +623,9 @@ fn write_row<T: Float, const TEMP: bool, const LOG: bool>(
                     s + ((clean(e) + rr) - ll)
                 });
             } else {
-                let (ih, il) = split_t::<T>(st.inv_sum());
-                let (ih, il) = (Ln::<T>::splat(ih), Ln::<T>::splat(il));
+                let (ih, il, k) = write_factor::<T>(st.inv_sum());
                 apply(src, dst, |v| {
-                    let e = term::<Ln<T>, TEMP>(v, nm, tl);
+                    let e = term::<Ln<T>, TEMP>(v, nm, tl, k);
                     e.mul_add(ih, e * il)
                 });
             }

@@ -36,7 +36,7 @@ use crate::lane::Lane;
 use crate::reduce::sum_f64;
 use crate::softmax::{
     Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, ln64, load_full, load_pad, row_stats,
-    split_t, term, two_sum, two_sum_l, zero,
+    term, two_sum, two_sum_l, write_factor, zero,
 };
 
 type Ln<T> = <T as Float>::Lane;
@@ -337,15 +337,14 @@ fn normal_pass<T: Float>(
     let nm = Ln::<T>::splat(T::from_f64(-st.m));
     let ml = Ln::<T>::splat(T::from_f64(st.m));
     let one = Ln::<T>::splat(T::ONE);
-    let (ch, cl) = split_t::<T>(coef);
-    let (ch, cl) = (Ln::<T>::splat(ch), Ln::<T>::splat(cl));
+    let (ch, cl, kk) = write_factor::<T>(coef);
     let bwl = Ln::<T>::splat(T::from_f64(bw));
     let has_grad = g.is_some();
     if !smooth && bw == 0.0 {
         // The plain softmax write pass, scaled.
         if let Some(g) = g {
             crate::driver::map_unchecked(row, g, |x| {
-                let e = term::<Ln<T>, false>(x, nm, one);
+                let e = term::<Ln<T>, false>(x, nm, one, kk);
                 e.mul_add(ch, e * cl)
             });
         }
@@ -365,7 +364,7 @@ fn normal_pass<T: Float>(
             acc.add_prod(wv, de);
         }
         if has_grad {
-            let e = term::<Ln<T>, false>(x, nm, one);
+            let e = term::<Ln<T>, false>(x, nm, one, kk);
             let r = e.mul_add(ch, e * cl);
             if bw != 0.0 { r - bwl * wv } else { r }
         } else {
@@ -687,8 +686,7 @@ fn ce_probs_row<T: Float>(
             let nm = Ln::<T>::splat(T::from_f64(-st.m));
             let ml = Ln::<T>::splat(T::from_f64(st.m));
             let (ih, il) = st.inv_sum();
-            let (ch, cl) = split_t::<T>((ih * a * gscale, il * a * gscale));
-            let (ch, cl) = (Ln::<T>::splat(ch), Ln::<T>::splat(cl));
+            let (ch, cl, kk) = write_factor::<T>((ih * a * gscale, il * a * gscale));
             let gs = Ln::<T>::splat(T::from_f64(gscale));
             let has_grad = g.is_some();
             let mut b = Acc::new();
@@ -713,7 +711,7 @@ fn ce_probs_row<T: Float>(
                 b.add_prod(cv, Ln::<T>::select(nz, zero(), d));
                 b.add_prod(cv, Ln::<T>::select(nz, zero(), clean(de)));
                 if has_grad {
-                    let e = term::<Ln<T>, false>(x, nm, one);
+                    let e = term::<Ln<T>, false>(x, nm, one, kk);
                     let r = e.mul_add(ch, e * cl) - gs * cv;
                     if let Some(gc) = gdst.as_deref_mut().and_then(|g| g.get_mut(k..end)) {
                         for (dd, s) in gc.iter_mut().zip(r.to_array().as_ref()) {
