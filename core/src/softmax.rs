@@ -20,8 +20,9 @@
 //!
 //! Accuracy measures:
 //! - every exponent `(x_j - M)/T` is formed exactly (TwoSum, and an exact division remainder
-//!   for `T != 1`) and applied through [`vmath::exp_dd`], so a 1000-wide spread in a row costs
-//!   nothing (peers lose up to `|x_j - M| * 2^-24` in the argument: 58-77 ULP in f32);
+//!   for `T != 1`) and applied as `e^hi (1 + lo)` (the reduction and polynomial of
+//!   [`vmath::exp`], scaled in one step), so a 1000-wide spread in a row costs nothing (peers
+//!   lose up to `|x_j - M| * 2^-24` in the argument: 58-77 ULP in f32);
 //! - `f32` terms accumulate in `f64` (per lane), `f64` terms in double-double (TwoSum per
 //!   lane); the reference `r` sits `64 T` below the block maximum that set it (so terms far
 //!   below the maximum stay normal numbers: a dominant row's `S_rest` is not lost to
@@ -341,9 +342,9 @@ impl Acc {
             if exact {
                 let (s, e) = two_sum_l(*h, x);
                 *h = s;
-                *l = *l + e;
+                *l += e;
             } else {
-                *h = *h + x;
+                *h += x;
             }
         }
     }
@@ -367,7 +368,7 @@ impl Acc {
             self.add_d(to_d(p), halves, true);
             let e = to_d(e);
             for (l, x) in self.lo.iter_mut().zip(e).take(halves) {
-                *l = *l + x;
+                *l += x;
             }
         }
     }
@@ -376,8 +377,8 @@ impl Acc {
     fn scale(&mut self, f: f64) {
         let f = D::splat(f);
         for (h, l) in self.hi.iter_mut().zip(self.lo.iter_mut()) {
-            *h = *h * f;
-            *l = *l * f;
+            *h *= f;
+            *l *= f;
         }
     }
 
