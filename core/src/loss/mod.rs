@@ -10,6 +10,9 @@
 //! Sums follow [`crate::reduce`]: fixed blocks, fixed combine order, double-double
 //! accumulation, so results are bit-identical however the work is split.
 
+mod cross_entropy;
+pub use cross_entropy::*;
+
 /// How a loss over many elements is reduced to one value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Reduction {
