@@ -36,3 +36,4 @@ pub use activation::*;
 pub use error::Error;
 pub use float::{Float, VmConsts};
 pub use lane::Lane;
+pub use softmax::*;

@@ -40,6 +40,10 @@ impl Dd {
     #[inline(always)]
     pub fn add_f64(self, v: f64) -> Dd {
         let (s, e) = two_sum(self.hi, v);
+        if !s.is_finite() {
+            // ±inf (or NaN) terms: keep them; TwoSum's error term would be inf - inf = NaN.
+            return Dd { hi: s, lo: 0.0 };
+        }
         let lo = self.lo + e;
         let (hi, lo) = two_sum(s, lo);
         Dd { hi, lo }
@@ -51,6 +55,9 @@ impl Dd {
     #[inline(always)]
     pub fn add(self, o: Dd) -> Dd {
         let (s, e) = two_sum(self.hi, o.hi);
+        if !s.is_finite() {
+            return Dd { hi: s, lo: 0.0 };
+        }
         let lo = e + self.lo + o.lo;
         let (hi, lo) = two_sum(s, lo);
         Dd { hi, lo }

@@ -7,11 +7,9 @@
 //!   gradient with respect to `pred` (or the logits), in one pass; for [`Reduction::Mean`] the
 //!   gradient includes the `1/N` (or `1/sum of weights`) factor;
 //! - `NAME_none_with_grad(pred, target, .., out, grad)`: element-wise loss and gradient.
+//!
 //! Sums follow [`crate::reduce`]: fixed blocks, fixed combine order, double-double
 //! accumulation, so results are bit-identical however the work is split.
-
-mod cross_entropy;
-pub use cross_entropy::*;
 
 /// How a loss over many elements is reduced to one value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -24,8 +22,10 @@ pub enum Reduction {
 }
 
 mod binary;
+mod cross_entropy;
 mod kl;
 mod regression;
 pub use binary::*;
+pub use cross_entropy::*;
 pub use kl::*;
 pub use regression::*;
