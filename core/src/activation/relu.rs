@@ -471,7 +471,7 @@ const PATTERN: usize = 256;
 #[inline]
 fn check_channels<T>(x_len: usize, slopes: &[T]) -> Result<(), Error> {
     let c = slopes.len();
-    if c == 0 || x_len % c != 0 {
+    if c == 0 || !x_len.is_multiple_of(c) {
         return Err(Error::InvalidShape {
             name: "slopes",
             value: c,
