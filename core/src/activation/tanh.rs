@@ -29,7 +29,7 @@ pub(crate) fn tanh_derivative_lane<L: Lane>(x: L) -> L {
     let a = x.abs().min(vmath::splat::<L>(1000.0));
     // 4E = exp(-2|x|) · 2^2 rounded once, so that 4E is normal (and accurate) where E
     // alone would already be subnormal.
-    let e4 = vmath::exp_dd_scaled(-(a + a), zero, two);
+    let e4 = vmath::exp_scaled(-(a + a), zero, two);
     let e = e4 * vmath::splat::<L>(0.25);
     // d + err = 1 + E exactly (Fast2Sum, E <= 1); 4E / (d + err)^2 = (4E / d^2)(1 - 2 err/d)
     // to first order, which removes the rounding of the denominator from the error budget.

@@ -1,7 +1,7 @@
 //! Hyperbolic tangent over lanes, and the small exponential helpers the smooth activations
 //! (tanh, softplus, silu/swish, mish) share.
 
-use super::{exp_dd, splat};
+use super::{horner, splat};
 use crate::float::Float;
 use crate::lane::Lane;
 
@@ -69,7 +69,7 @@ pub fn tanh<L: Lane>(x: L) -> L {
     };
     let small = (ac * z).mul_add(p, ac);
     // Large |x|: 1 - 2E/(1+E), E = exp(-2|x|) <= 0.333; d + eerr = 1 + E exactly.
-    let e2 = exp_dd_scaled(-(ac + ac), L::splat(<L::Scalar as Float>::ZERO), one);
+    let e2 = exp_scaled(-(ac + ac), L::splat(<L::Scalar as Float>::ZERO), one);
     let e = e2 * splat::<L>(0.5);
     let d = one + e;
     let eerr = (one - d) + e;
@@ -81,24 +81,41 @@ pub fn tanh<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
-/// `exp(hi + lo) · 2^k` with a single final rounding at the scaled magnitude, for integer
-/// `k` with `|k| < 256` and finite `hi`, `lo`, `|lo| <= ulp(hi)`.
+/// `exp(hi + lo) · 2^k` with a single final rounding at the scaled magnitude: measured
+/// like [`super::exp`] (≤ 1 ULP), for integer-valued `k` with `|k| <= 200` (f32; `|k| <= 2000` in f64: `k ln2_hi` must be
+/// exact), finite `lo`
+/// with `|lo| <= ulp(hi)`, and `hi` finite (a NaN `hi` gives an unspecified finite value:
+/// callers restore NaN). Results beyond the type's range are `0` or `+inf`.
 ///
-/// The scale is folded into the argument (`hi + k·ln2`, carried exactly in two parts by
-/// TwoSum and the split `ln2 = ln2_hi + ln2_lo`), so a result that is normal while
-/// `exp(hi + lo)` alone would be subnormal (or the reverse) is rounded only once. This is
-/// what lets `x · exp(x)` tails (silu, mish and their derivatives) and `4 exp(-2|x|)`
-/// (tanh') keep their relative accuracy where `exp` alone underflows.
+/// The low part enters the reduced argument (`r = hi - n ln2 + lo`) rather than a final
+/// `exp(hi) · (1 + lo)` (which costs one more rounding), and the scale `2^k` joins the
+/// exponent before the two-step scaling, so a result that is normal while `exp(hi + lo)`
+/// alone would be subnormal is rounded once, at its own magnitude. This is what lets
+/// `x · exp(x)` tails (silu, mish and their derivatives), `e^(βx)/β` (softplus) and
+/// `4 exp(-2|x|)` (tanh') keep their relative accuracy where `exp` alone underflows.
 #[inline(always)]
-pub(crate) fn exp_dd_scaled<L: Lane>(hi: L, lo: L, k: L) -> L {
+pub(crate) fn exp_scaled<L: Lane>(hi: L, lo: L, k: L) -> L {
     let c = <L::Scalar as Float>::VM;
-    // k * ln2_hi is exact: ln2_hi has at least 8 trailing zero bits.
-    let kh = k * L::splat(c.ln2_hi);
-    let s = hi + kh;
-    let bb = s - hi;
-    let e = (hi - (s - bb)) + (kh - bb);
-    let lo2 = k.mul_add(L::splat(c.ln2_lo), e + lo);
-    exp_dd(s, lo2)
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    // Beyond |hi| = 2000 the result is 0 or inf for every k allowed; the clamp keeps the
+    // reduction finite (n ln2_hi is no longer exact there, which no longer matters).
+    let hc = hi.max(splat::<L>(-2000.0)).min(splat::<L>(2000.0));
+    let n = (hc * L::splat(c.log2e)).round();
+    let r = (-n).mul_add(L::splat(c.ln2_hi), hc);
+    let r = (-n).mul_add(L::splat(c.ln2_lo), r + lo);
+    let q = (r * r).mul_add(horner(r, c.expm1_poly), r);
+    let p = q + one;
+    // n + k clamped to where 2^(n+k) · p is 0 (below) or inf (above) anyway, then applied in
+    // two halves so that each factor is a normal power of two and only the last product
+    // rounds (into the subnormals if need be).
+    let bias = L::splat(c.bias);
+    let nmax = bias + splat::<L>(3.0);
+    let nmin = -(bias + splat::<L>(f64::from(<L::Scalar as Float>::MANTISSA_DIGITS) + 2.0));
+    let nt = (n + k).max(nmin).min(nmax);
+    let half = splat::<L>(0.5);
+    let n1 = (nt * half).floor();
+    let n2 = nt - n1;
+    p * L::pow2i(n1) * L::pow2i(n2)
 }
 
 /// A double-word constant `hi + lo` (given as an f64 pair) in the lane's precision: the
