@@ -25,7 +25,7 @@ use crate::vmath;
 fn neg_abs_product<L: Lane>(x: L, beta: L) -> (L, L, L) {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let big = vmath::splat::<L>(1000.0);
-    let (zh, zl) = L::two_prod(beta, x);
+    let (zh, zl) = vmath::two_prod_wide(beta, x);
     let ok = zh.abs().lt(big);
     let pos = zh.ge(zero);
     let ah = L::select(ok, -zh.abs(), -big);

@@ -126,3 +126,49 @@ pub(crate) fn splat_dd<L: Lane>(hi: f64, lo: f64) -> (L, L) {
     let l = <L::Scalar as Float>::from_f64((hi - h.to_f64()) + lo);
     (L::splat(h), L::splat(l))
 }
+
+/// `(nh + nl) / (dh + dl)` for a double-word numerator and denominator (`|nl| <= ulp(nh)`,
+/// `|dl| <= ulp(dh)`): the quotient's own rounding error is recovered with an exact
+/// product and folded back, so the result carries about one rounding (0.5 ULP plus
+/// second-order terms) instead of one per operation. `dh` and `q · dh` must stay well
+/// inside the normal range (no exact product otherwise).
+#[inline(always)]
+pub(crate) fn div_dd<L: Lane>(nh: L, nl: L, dh: L, dl: L) -> L {
+    let q = nh / dh;
+    let (ph, pl) = L::two_prod(q, dh);
+    q + ((((nh - ph) - pl) + nl) - q * dl) / dh
+}
+
+/// `(nh + nl) / (d + err)²` (for `d + err = 1 + E` from Fast2Sum): the square is formed
+/// exactly and the division goes through [`div_dd`].
+#[inline(always)]
+pub(crate) fn div_dd_sq<L: Lane>(nh: L, nl: L, d: L, err: L) -> L {
+    let (sh, sl) = L::two_prod(d, d);
+    let sl = (d + d).mul_add(err, sl);
+    div_dd(nh, nl, sh, sl)
+}
+
+/// TwoSum: `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly.
+#[inline(always)]
+pub(crate) fn two_sum<L: Lane>(a: L, b: L) -> (L, L) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// [`Lane::two_prod`] that stays exact for operands beyond `2^64` in magnitude: without FMA
+/// the Veltkamp split overflows above `MAX / 4097` (f32) / `MAX / 134217729` (f64), so such
+/// operands are scaled by `2^-64` first and the parts scaled back (exact unless the product
+/// itself overflows or the low part underflows, where callers drop the low part anyway).
+#[inline(always)]
+pub(crate) fn two_prod_wide<L: Lane>(a: L, b: L) -> (L, L) {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let lim = splat::<L>(18446744073709551616.0);
+    let down = splat::<L>(5.421010862427522e-20);
+    let ha = a.abs().gt(lim);
+    let hb = b.abs().gt(lim);
+    let (h, l) = L::two_prod(L::select(ha, a * down, a), L::select(hb, b * down, b));
+    let sa = L::select(ha, lim, one);
+    let sb = L::select(hb, lim, one);
+    (h * sa * sb, l * sa * sb)
+}
