@@ -82,7 +82,7 @@ pub fn tanh_inplace<T: Float>(x: &mut [T]) {
 ///
 /// Domain: every value; `tanh'(±inf) = 0`, `tanh'(0) = 1`, NaN gives NaN. Even. Where
 /// `1 - tanh²` would round to 0 (f32 `|x| > 9.01`, f64 `|x| > 19.06`) the result is the
-/// exact value's rounding: a normal number up to `|x| ≈ 44.4` (f32) / `355.3` (f64), then a
+/// exact value's rounding: a normal number up to `|x| ≈ 44.4` (f32) / `354.9` (f64), then a
 /// computed subnormal, 0 only when the exact value rounds to 0.
 ///
 /// Accuracy: f32 ≤ 4 ULP, f64 ≤ 4 ULP, subnormal results included.
