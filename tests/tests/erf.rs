@@ -210,14 +210,17 @@ fn specials() {
 
 #[test]
 fn symmetries_and_monotonicity() {
-    // A uniform grid: steps of 1e-3 move Φ by far more than its error, so monotonicity is
-    // a property of the kernel, not of the rounding.
+    // A uniform grid: away from Φ ≈ 1, steps of 1e-3 move Φ by far more than its error.
     let xs: Vec<f32> = (-15_000..=15_000).map(|i| i as f32 * 1e-3).collect();
     let mut prev = 0.0f32;
     for &x in &xs {
         let p = one32(vmath::normal_cdf, x);
         let q = one32(vmath::normal_cdf, -x);
-        assert!(p >= prev, "Φ must be monotone at {x}: {p} < {prev}");
+        // Where a 1e-3 step moves Φ by less than an ulp (Φ near 1), a 1-ulp dip is rounding.
+        assert!(
+            p as f64 >= prev as f64 - ulp_of_f32(prev as f64),
+            "Φ must be monotone at {x}: {p} < {prev}"
+        );
         prev = p;
         assert!((0.0..=1.0).contains(&p));
         // Φ(x) + Φ(-x) = 1 to within the rounding of the larger term.
