@@ -36,7 +36,9 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
-use crate::vmath::gauss::{dw_const, exp_parts, mul_dw, scale, scaled_tail, tail_amax, two_sum};
+use crate::vmath::gauss::{
+    dw_const, exp_parts, mul_dw, precise_forward, scale, scaled_tail, tail_amax, two_sum,
+};
 
 /// `1/√(2π)` as `hi + lo`.
 const INV_SQRT_2PI: (f64, f64) = (0.3989422804014327, -2.49232720227773e-17);
@@ -54,13 +56,12 @@ fn s<L: Lane>(v: f64) -> L {
     L::splat(<L::Scalar as Float>::from_f64(v))
 }
 
-/// `a Φ(-a)`-style building block: for `a = |x|` (clamped), returns the double-word `S(a)`
-/// and `e^(-a²/2) = 2^n (mh + ml)`.
+/// For `a = |x|` (clamped), the double-word `S(a)` and `e^(-a²/2) = 2^n (mh + ml)`.
 #[inline(always)]
-fn gauss_parts<L: Lane>(a: L) -> (L, L, L, L, L) {
+fn gauss_parts<L: Lane>(a: L, precise: bool) -> (L, L, L, L, L) {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let half = s::<L>(-0.5);
-    let (sh, sl) = scaled_tail(a, zero);
+    let (sh, sl) = scaled_tail(a, zero, precise);
     // Exact square: the rounding of a² would be multiplied by a²/2 in the relative error.
     let (g, ge) = L::two_prod(a, a);
     let (mh, ml, n) = exp_parts(g * half, ge * half);
@@ -73,7 +74,7 @@ pub(crate) fn gelu_lane<L: Lane>(x: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let a = x.abs();
     let ac = a.min(tail_amax::<L>());
-    let (sh, sl, mh, ml, n) = gauss_parts(ac);
+    let (sh, sl, mh, ml, n) = gauss_parts(ac, precise_forward::<L>());
     // a Φ(-a) = a S(a) e^(-a²/2), one rounding at the end (the scaling by 2^n is exact, or
     // the rounding into the subnormals).
     let (ph, pe) = L::two_prod(sh, ac);
@@ -91,7 +92,8 @@ pub(crate) fn gelu_derivative_lane<L: Lane>(x: L) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let a = x.abs().min(tail_amax::<L>());
-    let (sh, sl, mh, ml, n) = gauss_parts(a);
+    // Always the precise tail: S enters the cancellation at the zero crossing.
+    let (sh, sl, mh, ml, n) = gauss_parts(a, true);
     // D = S(a) - a/√(2π) in double-word: it cancels at the zero crossing a ≈ 0.7518, where
     // its absolute error (that of S) is what bounds the result.
     let (ch, cl) = dw_const::<L>(INV_SQRT_2PI);
@@ -304,8 +306,8 @@ pub fn gelu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// `u = √(2/π) (x + 0.044715 x³)` (the decimal constant taken as exact).
 ///
 /// Domain: every value. `gelu_tanh(+inf) = +inf`, `gelu_tanh(-inf) = -0.0` (negative
-/// results underflow to `-0.0` below `x ≈ -10.77` in f32, `-21.55` in f64), `gelu_tanh(±0) = ±0`,
-/// NaN gives NaN. The negative tail is computed with relative accuracy, subnormals
+/// results underflow to `-0.0` below `x ≈ -10.77` in f32, `-21.55` in f64),
+/// `gelu_tanh(±0) = ±0`, NaN gives NaN. The negative tail is computed with relative accuracy, subnormals
 /// included (`2u` is carried in two parts: a rounded `2u ≈ -87` at `x = -10` would cost
 /// ~100 ULP).
 ///
