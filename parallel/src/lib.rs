@@ -1,6 +1,326 @@
 //! # nonlin-parallel
 //!
-//! The `nonlin` kernels over all cores with rayon, bit-identical to the serial calls.
-//! (The rayon layer is filled in by its own issue; this crate re-exports the serial API.)
+//! The `nonlin` kernels over all cores with rayon, **bit-identical to the serial calls** for
+//! any number of threads.
+//!
+//! Same names, signatures and errors as `nonlin`. Element-wise kernels are position
+//! independent (an element's result depends only on its value), so any split gives the
+//! serial bits; row-wise kernels split between rows; loss sums use `nonlin`'s fixed block
+//! structure and combine the blocks in order.
+//!
+//! - **Never slower than serial:** below [`PAR_THRESHOLD`] elements a call runs serially on
+//!   the calling thread; above it, work is split into chunks of at least [`CHUNK`] elements.
+//! - **Runs in the caller's pool:** inside `ThreadPool::install` the work runs on that pool;
+//!   [`in_pool`] is a shorthand. This crate keeps no global state of its own.
+//! - **Errors before threads:** every argument is checked before any thread starts; on `Err`
+//!   nothing has been written.
+//!
+//! ```
+//! let x: Vec<f32> = (0..1_000_000).map(|i| i as f32 * 1e-5 - 5.0).collect();
+//! let mut par = vec![0.0f32; x.len()];
+//! let mut ser = vec![0.0f32; x.len()];
+//! nonlin_parallel::gelu(&x, &mut par)?;
+//! nonlin::gelu(&x, &mut ser)?;
+//! assert!(par.iter().zip(&ser).all(|(a, b)| a.to_bits() == b.to_bits()));
+//! # Ok::<(), nonlin::Error>(())
+//! ```
 
-pub use nonlin::*;
+use nonlin::{Error, Float};
+use rayon::prelude::*;
+
+pub use nonlin::{Activation, ActivationStats, Squash};
+
+/// Below this many elements a call runs serially on the calling thread.
+///
+/// Chosen from the `report` scaling measurement (see the README): at 4,096 f32 elements
+/// the serial call is faster than any split on this class of machine; the crossover for
+/// the cheapest kernels (relu, copy-bound) is above 64K elements.
+pub const PAR_THRESHOLD: usize = 1 << 16;
+
+/// Minimum elements per parallel chunk (a multiple of every lane width): 32K f32 elements
+/// are 128 KiB per slice, large enough that scheduling costs are noise and small enough to
+/// stay in L2 with its output.
+pub const CHUNK: usize = 1 << 15;
+
+/// Runs `f` on `pool` (a shorthand for `pool.install(f)`): every `nonlin_parallel` call made
+/// inside uses that pool's threads.
+pub fn in_pool<R: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> R + Send) -> R {
+    pool.install(f)
+}
+
+fn chunk_len(n: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    // A few chunks per thread for balance, never below CHUNK.
+    let per = n.div_ceil(threads * 4);
+    per.max(CHUNK).next_multiple_of(64)
+}
+
+/// `out = f(x)` split across threads, after `check` validated the arguments.
+fn par_map<T: Float>(
+    x: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &mut [T]) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    if x.len() != out.len() {
+        // The serial call reports the exact error (argument name and lengths), writing nothing.
+        return f(x, out);
+    }
+    // Validate parameters on an empty call before any thread starts.
+    f(&[], &mut [])?;
+    if x.len() < PAR_THRESHOLD {
+        return f(x, out);
+    }
+    let c = chunk_len(x.len());
+    x.par_chunks(c)
+        .zip(out.par_chunks_mut(c))
+        .try_for_each(|(xc, oc)| f(xc, oc))
+}
+
+/// `grad_in = f(x, grad_out)` split across threads.
+fn par_map2<T: Float>(
+    x: &[T],
+    g: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &[T], &mut [T]) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    if x.len() != g.len() || x.len() != out.len() {
+        // The serial call produces the exact error (argument name and lengths).
+        return f(x, g, out);
+    }
+    f(&[], &[], &mut [])?;
+    if x.len() < PAR_THRESHOLD {
+        return f(x, g, out);
+    }
+    let c = chunk_len(x.len());
+    x.par_chunks(c)
+        .zip(g.par_chunks(c))
+        .zip(out.par_chunks_mut(c))
+        .try_for_each(|((xc, gc), oc)| f(xc, gc, oc))
+}
+
+/// In-place map split across threads.
+fn par_inplace<T: Float>(
+    x: &mut [T],
+    f: impl Fn(&mut [T]) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    f(&mut [])?;
+    if x.len() < PAR_THRESHOLD {
+        return f(x);
+    }
+    let c = chunk_len(x.len());
+    x.par_chunks_mut(c).try_for_each(|xc| f(xc))
+}
+
+macro_rules! unary {
+    ($($name:ident, $inplace:ident, $deriv:ident, $backward:ident;)*) => {$(
+        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`]: same result bits, same errors.")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($name), "`].")]
+        pub fn $name<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
+            par_map(x, out, |a, b| nonlin::$name(a, b))
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($inplace), "`].")]
+        pub fn $inplace<T: Float>(x: &mut [T]) {
+            let _ = par_inplace(x, |a| {
+                nonlin::$inplace(a);
+                Ok(())
+            });
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($deriv), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($deriv), "`].")]
+        pub fn $deriv<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
+            par_map(x, out, |a, b| nonlin::$deriv(a, b))
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($backward), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($backward), "`].")]
+        pub fn $backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
+            par_map2(x, grad_out, grad_in, |a, g, b| nonlin::$backward(a, g, b))
+        }
+    )*};
+}
+
+macro_rules! unary_param {
+    ($($name:ident, $inplace:ident, $deriv:ident, $backward:ident, $p:ident;)*) => {$(
+        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`]: same result bits, same errors.")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($name), "`].")]
+        pub fn $name<T: Float>(x: &[T], $p: T, out: &mut [T]) -> Result<(), Error> {
+            par_map(x, out, |a, b| nonlin::$name(a, $p, b))
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($inplace), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($inplace), "`].")]
+        pub fn $inplace<T: Float>(x: &mut [T], $p: T) -> Result<(), Error> {
+            par_inplace(x, |a| nonlin::$inplace(a, $p))
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($deriv), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($deriv), "`].")]
+        pub fn $deriv<T: Float>(x: &[T], $p: T, out: &mut [T]) -> Result<(), Error> {
+            par_map(x, out, |a, b| nonlin::$deriv(a, $p, b))
+        }
+        #[doc = concat!("Parallel [`nonlin::", stringify!($backward), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($backward), "`].")]
+        pub fn $backward<T: Float>(x: &[T], grad_out: &[T], $p: T, grad_in: &mut [T]) -> Result<(), Error> {
+            par_map2(x, grad_out, grad_in, |a, g, b| nonlin::$backward(a, g, $p, b))
+        }
+    )*};
+}
+
+unary! {
+    sigmoid, sigmoid_inplace, sigmoid_derivative, sigmoid_backward;
+    tanh, tanh_inplace, tanh_derivative, tanh_backward;
+    relu, relu_inplace, relu_derivative, relu_backward;
+    relu6, relu6_inplace, relu6_derivative, relu6_backward;
+    selu, selu_inplace, selu_derivative, selu_backward;
+    gelu, gelu_inplace, gelu_derivative, gelu_backward;
+    gelu_tanh, gelu_tanh_inplace, gelu_tanh_derivative, gelu_tanh_backward;
+    silu, silu_inplace, silu_derivative, silu_backward;
+    mish, mish_inplace, mish_derivative, mish_backward;
+    log_sigmoid, log_sigmoid_inplace, log_sigmoid_derivative, log_sigmoid_backward;
+    hardsigmoid, hardsigmoid_inplace, hardsigmoid_derivative, hardsigmoid_backward;
+    hardswish, hardswish_inplace, hardswish_derivative, hardswish_backward;
+    softsign, softsign_inplace, softsign_derivative, softsign_backward;
+}
+
+unary_param! {
+    leaky_relu, leaky_relu_inplace, leaky_relu_derivative, leaky_relu_backward, slope;
+    elu, elu_inplace, elu_derivative, elu_backward, alpha;
+    celu, celu_inplace, celu_derivative, celu_backward, alpha;
+    swish, swish_inplace, swish_derivative, swish_backward, beta;
+    softplus, softplus_inplace, softplus_derivative, softplus_backward, beta;
+}
+
+pub mod loss;
+mod softmax;
+pub use softmax::*;
+
+macro_rules! gated {
+    ($($name:ident, $backward:ident;)*) => {$(
+        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`]: same bits, same errors.")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($name), "`].")]
+        pub fn $name<T: Float>(value: &[T], gate: &[T], out: &mut [T]) -> Result<(), Error> {
+            par_map2(value, gate, out, |v, g, o| nonlin::$name(v, g, o))
+        }
+
+        #[doc = concat!("Parallel [`nonlin::", stringify!($backward), "`]: same bits, same errors.")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::", stringify!($backward), "`].")]
+        pub fn $backward<T: Float>(
+            value: &[T],
+            gate: &[T],
+            grad_out: &[T],
+            grad_value: &mut [T],
+            grad_gate: &mut [T],
+        ) -> Result<(), Error> {
+            let n = value.len();
+            if n < PAR_THRESHOLD || gate.len() != n || grad_out.len() != n || grad_value.len() != n || grad_gate.len() != n {
+                return nonlin::$backward(value, gate, grad_out, grad_value, grad_gate);
+            }
+            let c = chunk_len(n);
+            value
+                .par_chunks(c)
+                .zip(gate.par_chunks(c))
+                .zip(grad_out.par_chunks(c))
+                .zip(grad_value.par_chunks_mut(c))
+                .zip(grad_gate.par_chunks_mut(c))
+                .try_for_each(|((((v, g), go), gv), gg)| nonlin::$backward(v, g, go, gv, gg))
+        }
+    )*};
+}
+
+gated! {
+    glu, glu_backward;
+    swiglu, swiglu_backward;
+    geglu, geglu_backward;
+}
+
+/// Parallel [`nonlin::prelu`] (rows of `slopes.len()` channels split across threads).
+///
+/// # Errors
+/// As [`nonlin::prelu`].
+pub fn prelu<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Result<(), Error> {
+    let ch = slopes.len();
+    if x.len() < PAR_THRESHOLD || ch == 0 || x.len() % ch != 0 || out.len() != x.len() {
+        return nonlin::prelu(x, slopes, out);
+    }
+    let c = (CHUNK / ch).max(1) * ch;
+    x.par_chunks(c)
+        .zip(out.par_chunks_mut(c))
+        .try_for_each(|(xc, oc)| nonlin::prelu(xc, slopes, oc))
+}
+
+/// Parallel [`nonlin::activation_stats`] (integer counts: identical for any split).
+pub fn activation_stats<T: Float>(x: &[T]) -> ActivationStats {
+    if x.len() < PAR_THRESHOLD {
+        return nonlin::activation_stats(x);
+    }
+    x.par_chunks(chunk_len(x.len()))
+        .map(nonlin::activation_stats)
+        .reduce(ActivationStats::default, |a, b| ActivationStats {
+            len: a.len + b.len,
+            active: a.active + b.active,
+            nan: a.nan + b.nan,
+            inf: a.inf + b.inf,
+        })
+}
+
+/// Parallel [`nonlin::hardtanh`]: same bits, same errors.
+///
+/// # Errors
+/// As [`nonlin::hardtanh`].
+pub fn hardtanh<T: Float>(x: &[T], min_val: T, max_val: T, out: &mut [T]) -> Result<(), Error> {
+    par_map(x, out, |a, b| nonlin::hardtanh(a, min_val, max_val, b))
+}
+
+/// Parallel [`nonlin::hardtanh_inplace`].
+///
+/// # Errors
+/// As [`nonlin::hardtanh_inplace`].
+pub fn hardtanh_inplace<T: Float>(x: &mut [T], min_val: T, max_val: T) -> Result<(), Error> {
+    par_inplace(x, |a| nonlin::hardtanh_inplace(a, min_val, max_val))
+}
+
+/// Parallel [`nonlin::hardtanh_derivative`].
+///
+/// # Errors
+/// As [`nonlin::hardtanh_derivative`].
+pub fn hardtanh_derivative<T: Float>(
+    x: &[T],
+    min_val: T,
+    max_val: T,
+    out: &mut [T],
+) -> Result<(), Error> {
+    par_map(x, out, |a, b| {
+        nonlin::hardtanh_derivative(a, min_val, max_val, b)
+    })
+}
+
+/// Parallel [`nonlin::hardtanh_backward`].
+///
+/// # Errors
+/// As [`nonlin::hardtanh_backward`].
+pub fn hardtanh_backward<T: Float>(
+    x: &[T],
+    grad_out: &[T],
+    min_val: T,
+    max_val: T,
+    grad_in: &mut [T],
+) -> Result<(), Error> {
+    par_map2(x, grad_out, grad_in, |a, g, b| {
+        nonlin::hardtanh_backward(a, g, min_val, max_val, b)
+    })
+}

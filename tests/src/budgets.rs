@@ -58,6 +58,36 @@ pub const BUDGETS: &[(&str, f64, f64)] = &[
     ("swiglu_backward", 5.0, 5.0),
     ("geglu", 5.0, 5.0),
     ("geglu_backward", 5.0, 5.0),
+    // vector math
+    ("erf", 2.0, 2.0),
+    ("erfc", 2.0, 2.0),
+    ("normal_cdf", 2.0, 2.0),
+    // softmax family (whole-row bounds, per output element)
+    ("softmax", 4.0, 4.0),
+    ("log_softmax", 4.0, 4.0),
+    ("logsumexp", 2.0, 4.0),
+    ("softmax_backward", 4.0, 4.0),
+    ("log_softmax_backward", 4.0, 4.0),
+    // losses (per element term / per row; reduced values add the double-double sum)
+    ("mse", 1.0, 1.0),
+    ("l1", 0.5, 0.5),
+    ("huber", 2.0, 2.0),
+    ("smooth_l1", 2.0, 2.0),
+    ("regression_grad", 1.5, 1.5),
+    ("bce", 3.0, 3.0),
+    ("bce_grad", 3.0, 3.0),
+    ("bce_with_logits", 3.0, 3.0),
+    ("bce_with_logits_grad", 4.0, 4.0),
+    ("sigmoid_focal_loss", 6.0, 6.0),
+    ("sigmoid_focal_loss_grad", 8.0, 8.0),
+    ("kl_div_log_target", 3.0, 3.0),
+    ("cross_entropy", 2.0, 4.0),
+    ("cross_entropy_grad", 4.0, 6.0),
+    ("cross_entropy_probs", 4.0, 4.0),
+    ("cross_entropy_probs_grad", 4.0, 6.0),
+    ("nll_loss", 1.0, 2.0),
+    ("softmax_focal_loss", 4.0, 8.0),
+    ("softmax_focal_loss_grad", 8.0, 8.0),
 ];
 
 /// The budget of `kernel` for element type `dtype` (`"f32"` or `"f64"`).

@@ -6,6 +6,7 @@
 //! formula (through `libm`); f64 kernels against MPFR (`rug`) at [`MPFR_PREC`] bits.
 
 pub mod budgets;
+pub mod catalog;
 
 use rug::Float as Mp;
 use rug::float::Round;

@@ -1,0 +1,631 @@
+//! `cargo run --release -p nonlin-benches --bin report -- [options]`
+//!
+//! One table with a row per (kernel, dtype): the maximum ULP error against the exact
+//! reference (f32: a dense strided sweep of all bit patterns plus edge cases against a
+//! stable f64 reference, or `--exhaustive` for all 2^32 inputs; f64: MPFR on random
+//! log-uniform inputs), and throughput (Melem/s) of the scalar libm reference, the SIMD
+//! kernel and the parallel call, with ratios and the fraction of copy bandwidth.
+//!
+//! Options:
+//!   --quick            smaller sweeps and shorter timings (a smoke run)
+//!   --exhaustive       all 2^32 f32 inputs for every unary kernel (slow; prints the time)
+//!   --only a,b,c       only these kernels
+//!   --markdown FILE    also write the Markdown tables to FILE
+//!   --csv FILE         write the rows as CSV
+//!   --json FILE        write the rows as JSON
+//!   --svg DIR          write one SVG plot per kernel: max ULP error across the input range
+//!   --readme FILE      replace the generated sections of FILE (between report markers)
+//!   --size N           elements for the throughput columns (default 1048576)
+
+use nonlin_tests::catalog::{Unary, unary_kernels};
+use nonlin_tests::{MPFR_PREC, Rng, ulp_f32, ulp_f64};
+use rayon::prelude::*;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+struct Args {
+    quick: bool,
+    exhaustive: bool,
+    only: Option<Vec<String>>,
+    markdown: Option<String>,
+    csv: Option<String>,
+    json: Option<String>,
+    svg: Option<String>,
+    readme: Option<String>,
+    size: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        quick: false,
+        exhaustive: false,
+        only: None,
+        markdown: None,
+        csv: None,
+        json: None,
+        svg: None,
+        readme: None,
+        size: 1 << 20,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--exhaustive" => a.exhaustive = true,
+            "--only" => a.only = Some(val("--only")?.split(',').map(str::to_owned).collect()),
+            "--markdown" => a.markdown = Some(val("--markdown")?),
+            "--csv" => a.csv = Some(val("--csv")?),
+            "--json" => a.json = Some(val("--json")?),
+            "--svg" => a.svg = Some(val("--svg")?),
+            "--readme" => a.readme = Some(val("--readme")?),
+            "--size" => a.size = val("--size")?.parse().map_err(|e| format!("--size: {e}"))?,
+            "-h" | "--help" => {
+                println!(
+                    "{}",
+                    include_str!("report.rs")
+                        .lines()
+                        .take(20)
+                        .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other} (try --help)")),
+        }
+    }
+    Ok(a)
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    name: String,
+    budget32: f64,
+    budget64: f64,
+    ulp32: f64,
+    at32: f64,
+    n32: u64,
+    ulp64: f64,
+    at64: f64,
+    n64: u64,
+    scalar: f64,
+    simd: f64,
+    par: f64,
+    copy: f64,
+}
+
+fn progress(msg: &str) {
+    eprint!("\r\x1b[2K{msg}");
+}
+
+fn header() -> String {
+    let mut h = String::new();
+    let flags = env!("NONLIN_RUSTFLAGS");
+    let _ = writeln!(
+        h,
+        "- build: profile `{}`, RUSTFLAGS=`{}`",
+        env!("NONLIN_PROFILE"),
+        if flags.is_empty() { "(none)" } else { flags }
+    );
+    let mut compiled = vec![];
+    if cfg!(target_feature = "sse2") {
+        compiled.push("sse2");
+    }
+    if cfg!(target_feature = "avx") {
+        compiled.push("avx");
+    }
+    if cfg!(target_feature = "avx2") {
+        compiled.push("avx2");
+    }
+    if cfg!(target_feature = "fma") {
+        compiled.push("fma");
+    }
+    if cfg!(target_feature = "avx512f") {
+        compiled.push("avx512f");
+    }
+    if cfg!(target_feature = "neon") {
+        compiled.push("neon");
+    }
+    let _ = writeln!(
+        h,
+        "- target: `{}`, compiled-in features: {}",
+        std::env::consts::ARCH,
+        compiled.join(", ")
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut det = vec![];
+        if std::arch::is_x86_feature_detected!("avx2") {
+            det.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            det.push("fma");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            det.push("avx512f");
+        }
+        let _ = writeln!(h, "- CPU features detected at run time: {}", det.join(", "));
+    }
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let _ = writeln!(
+        h,
+        "- CPU: {model}; rayon threads: {}",
+        rayon::current_num_threads()
+    );
+    h
+}
+
+/// Max ULP of the f32 kernel over every `stride`-th bit pattern (all 2^32 when stride = 1).
+fn accuracy_f32(k: &Unary, stride: u64) -> (f64, f64, u64) {
+    let total: u64 = 1 << 32;
+    let chunk: u64 = 1 << 20;
+    let nchunks = total / (chunk * stride) + 1;
+    let res = (0..nchunks)
+        .into_par_iter()
+        .map(|c| {
+            let start = c * chunk * stride;
+            let xs: Vec<f32> = (0..chunk)
+                .map(|i| start + i * stride)
+                .take_while(|&b| b < total)
+                .map(|b| f32::from_bits(b as u32))
+                .collect();
+            let mut out = vec![0.0f32; xs.len()];
+            (k.f32)(&xs, &mut out);
+            let mut worst = (0.0f64, 0.0f64);
+            for (&x, &y) in xs.iter().zip(&out) {
+                let x64 = x as f64;
+                if (k.excluded)(x64) {
+                    continue;
+                }
+                let u = ulp_f32(y, (k.ref64)(x64));
+                if u > worst.0 {
+                    worst = (u, x64);
+                }
+            }
+            (worst, xs.len() as u64)
+        })
+        .reduce(
+            || ((0.0, 0.0), 0),
+            |a, b| (if b.0.0 > a.0.0 { b.0 } else { a.0 }, a.1 + b.1),
+        );
+    let mut w = res.0;
+    // Edge cases too.
+    let edges = nonlin_tests::edge_cases_f32();
+    let mut out = vec![0.0f32; edges.len()];
+    (k.f32)(&edges, &mut out);
+    for (&x, &y) in edges.iter().zip(&out) {
+        let u = ulp_f32(y, (k.ref64)(x as f64));
+        if !(k.excluded)(x as f64) && u > w.0 {
+            w = (u, x as f64);
+        }
+    }
+    (w.0, w.1, res.1 + edges.len() as u64)
+}
+
+fn accuracy_f64(k: &Unary, n: usize) -> (f64, f64, u64) {
+    let xs = nonlin_tests::sample_f64(n, -1074, 10, 720.0, 99);
+    let mut out = vec![0.0f64; xs.len()];
+    (k.f64)(&xs, &mut out);
+    let w = xs
+        .par_iter()
+        .zip(&out)
+        .filter(|(x, _)| !(k.excluded)(**x))
+        .map(|(&x, &y)| {
+            (
+                ulp_f64(y, &(k.mpfr)(&rug::Float::with_val(MPFR_PREC, x))),
+                x,
+            )
+        })
+        .reduce(|| (0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+    (w.0, w.1, xs.len() as u64)
+}
+
+/// Median throughput in Melem/s of `f` over `n` elements, timed for about `budget`.
+fn throughput(n: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
+    f(); // warm up: page in, caches
+    let mut times = vec![];
+    let t0 = Instant::now();
+    while t0.elapsed() < budget || times.len() < 5 {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed().as_secs_f64());
+        if times.len() >= 200 {
+            break;
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    n as f64 / times[times.len() / 2] / 1e6
+}
+
+fn inputs(n: usize) -> Vec<f32> {
+    let mut r = Rng::new(5);
+    (0..n).map(|_| r.uniform(-10.0, 10.0) as f32).collect()
+}
+
+fn fmt_ulp(u: f64) -> String {
+    if u.is_infinite() {
+        "inf".into()
+    } else {
+        format!("{u:.2}")
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("report: {e}");
+            std::process::exit(2);
+        }
+    };
+    let t_start = Instant::now();
+    let head = header();
+    println!("# nonlin report\n\n{head}");
+    let kernels: Vec<Unary> = unary_kernels()
+        .into_iter()
+        .filter(|k| {
+            args.only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|n| n == k.name))
+        })
+        .collect();
+    let stride: u64 = if args.exhaustive {
+        1
+    } else if args.quick {
+        4093
+    } else {
+        251
+    };
+    let n64 = if args.quick { 2_000 } else { 20_000 };
+    let tbudget = Duration::from_millis(if args.quick { 40 } else { 150 });
+    let n = args.size;
+    let x = inputs(n);
+    let mut out = vec![0.0f32; n];
+    let copy = throughput(n, tbudget, || out.copy_from_slice(&x));
+
+    let mut rows = vec![];
+    for (i, k) in kernels.iter().enumerate() {
+        progress(&format!(
+            "[{}/{}] {} accuracy",
+            i + 1,
+            kernels.len(),
+            k.name
+        ));
+        let ta = Instant::now();
+        let (ulp32, at32, n32) = accuracy_f32(k, stride);
+        if args.exhaustive {
+            eprintln!(
+                "\n{}: all 2^32 f32 inputs in {:.1} s",
+                k.name,
+                ta.elapsed().as_secs_f64()
+            );
+        }
+        let (ulp64, at64, nn64) = accuracy_f64(k, n64);
+        progress(&format!(
+            "[{}/{}] {} throughput",
+            i + 1,
+            kernels.len(),
+            k.name
+        ));
+        let scalar = throughput(n, tbudget, || {
+            for (o, &v) in out.iter_mut().zip(&x) {
+                *o = (k.scalar32)(v);
+            }
+        });
+        let simd = throughput(n, tbudget, || (k.f32)(&x, &mut out));
+        let par = throughput(n, tbudget, || (k.par32)(&x, &mut out));
+        rows.push(Row {
+            name: k.name.into(),
+            budget32: nonlin_tests::budgets::budget(k.name, "f32").unwrap_or(f64::NAN),
+            budget64: nonlin_tests::budgets::budget(k.name, "f64").unwrap_or(f64::NAN),
+            ulp32,
+            at32,
+            n32,
+            ulp64,
+            at64,
+            n64: nn64,
+            scalar,
+            simd,
+            par,
+            copy,
+        });
+        if let Some(dir) = &args.svg {
+            if let Err(e) = write_svg(dir, k) {
+                eprintln!("\nsvg for {}: {e}", k.name);
+            }
+        }
+    }
+    eprintln!();
+    let acc = accuracy_table(&rows, stride);
+    let thr = throughput_table(&rows, n);
+    let scaling = scaling_table(tbudget);
+    println!("{acc}\n{thr}\n{scaling}");
+    println!("report took {:.1} s", t_start.elapsed().as_secs_f64());
+    let md = format!("{head}\n{acc}\n{thr}\n{scaling}");
+    if let Some(p) = &args.markdown {
+        write_or_warn(p, &md);
+    }
+    if let Some(p) = &args.csv {
+        write_or_warn(p, &csv(&rows));
+    }
+    if let Some(p) = &args.json {
+        write_or_warn(p, &json(&rows, &head));
+    }
+    if let Some(p) = &args.readme {
+        match std::fs::read_to_string(p) {
+            Ok(s) => {
+                let s = replace_section(&s, "header", &head);
+                let s = replace_section(&s, "accuracy", &acc);
+                let s = replace_section(&s, "throughput", &thr);
+                let s = replace_section(&s, "scaling", &scaling);
+                write_or_warn(p, &s);
+            }
+            Err(e) => eprintln!("--readme {p}: {e}"),
+        }
+    }
+}
+
+fn write_or_warn(p: &str, s: &str) {
+    if let Err(e) = std::fs::write(p, s) {
+        eprintln!("writing {p}: {e}");
+    }
+}
+
+fn replace_section(doc: &str, tag: &str, body: &str) -> String {
+    let begin = format!("<!-- report:{tag}:begin -->");
+    let end = format!("<!-- report:{tag}:end -->");
+    match (doc.find(&begin), doc.find(&end)) {
+        (Some(b), Some(e)) if b < e => format!("{}{begin}\n{body}\n{}", &doc[..b], &doc[e..]),
+        _ => doc.to_owned(),
+    }
+}
+
+fn accuracy_table(rows: &[Row], stride: u64) -> String {
+    let mut s = String::new();
+    let sweep = if stride == 1 {
+        "all 2^32 inputs".to_owned()
+    } else {
+        format!("every {stride}th bit pattern + edge cases")
+    };
+    let _ = writeln!(
+        s,
+        "Accuracy: max error in ULPs (f32: {sweep}, against a stable f64 reference; f64: random log-uniform inputs against MPFR at {MPFR_PREC} bits). Budget = the bound the tests enforce.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| kernel | f32 max ULP | at x | f32 budget | f64 max ULP | at x | f64 budget |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.6e} | {} | {} | {:.6e} | {} |",
+            r.name,
+            fmt_ulp(r.ulp32),
+            r.at32,
+            r.budget32,
+            fmt_ulp(r.ulp64),
+            r.at64,
+            r.budget64
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n({} f32 and {} f64 inputs per kernel; derivatives exclude their documented zero-crossing neighbourhoods, where an absolute bound is tested instead.)",
+        rows.first().map_or(0, |r| r.n32),
+        rows.first().map_or(0, |r| r.n64)
+    );
+    s
+}
+
+fn throughput_table(rows: &[Row], n: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Throughput, f32, {n} elements, Melem/s (median of repeated runs; parallel uses all rayon threads). Copy = `copy_from_slice` of the same buffer.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| kernel | scalar (libm) | SIMD | parallel | SIMD / scalar | parallel / SIMD | SIMD / copy |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.0} | {:.0} | {:.1}x | {:.2}x | {:.0}% |",
+            r.name,
+            r.scalar,
+            r.simd,
+            r.par,
+            r.simd / r.scalar,
+            r.par / r.simd,
+            100.0 * r.simd / r.copy
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\ncopy: {:.0} Melem/s",
+        rows.first().map_or(0.0, |r| r.copy)
+    );
+    s
+}
+
+fn scaling_table(tbudget: Duration) -> String {
+    let mut s = String::new();
+    let sizes = [4096usize, 65536, 1 << 20, 1 << 24];
+    let _ = writeln!(
+        s,
+        "Scaling of `nonlin-parallel` (f32, Melem/s): serial `nonlin` vs the parallel call in a rayon pool of 1 and 2 threads.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| kernel | elements | serial | parallel, 1 thread | parallel, 2 threads | 2 threads / serial |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let ks: Vec<Unary> = unary_kernels()
+        .into_iter()
+        .filter(|k| ["tanh", "gelu", "mish", "softplus", "relu"].contains(&k.name))
+        .collect();
+    let pools: Vec<rayon::ThreadPool> = [1, 2]
+        .iter()
+        .filter_map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().ok())
+        .collect();
+    for k in &ks {
+        for &n in &sizes {
+            progress(&format!("scaling {} {n}", k.name));
+            let x = inputs(n);
+            let mut out = vec![0.0f32; n];
+            let serial = throughput(n, tbudget, || (k.f32)(&x, &mut out));
+            let p: Vec<f64> = pools
+                .iter()
+                .map(|pool| pool.install(|| throughput(n, tbudget, || (k.par32)(&x, &mut out))))
+                .collect();
+            let p1 = p.first().copied().unwrap_or(f64::NAN);
+            let p2 = p.get(1).copied().unwrap_or(f64::NAN);
+            let _ = writeln!(
+                s,
+                "| {} | {n} | {serial:.0} | {p1:.0} | {p2:.0} | {:.2}x |",
+                k.name,
+                p2 / serial
+            );
+        }
+    }
+    eprintln!();
+    s
+}
+
+fn csv(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "kernel,f32_max_ulp,f32_at,f32_budget,f32_inputs,f64_max_ulp,f64_at,f64_budget,f64_inputs,scalar_melem_s,simd_melem_s,parallel_melem_s,copy_melem_s\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{:e},{},{},{},{:e},{},{},{:.1},{:.1},{:.1},{:.1}",
+            r.name,
+            r.ulp32,
+            r.at32,
+            r.budget32,
+            r.n32,
+            r.ulp64,
+            r.at64,
+            r.budget64,
+            r.n64,
+            r.scalar,
+            r.simd,
+            r.par,
+            r.copy
+        );
+    }
+    s
+}
+
+fn json(rows: &[Row], head: &str) -> String {
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v}")
+        } else {
+            "null".into()
+        }
+    };
+    let mut s = String::from("{\n  \"header\": ");
+    let _ = write!(s, "{:?},\n  \"rows\": [\n", head);
+    for (i, r) in rows.iter().enumerate() {
+        let _ = write!(
+            s,
+            "    {{\"kernel\": {:?}, \"f32_max_ulp\": {}, \"f32_at\": {}, \"f32_budget\": {}, \"f64_max_ulp\": {}, \"f64_at\": {}, \"f64_budget\": {}, \"scalar_melem_s\": {}, \"simd_melem_s\": {}, \"parallel_melem_s\": {}, \"copy_melem_s\": {}}}{}\n",
+            r.name,
+            num(r.ulp32),
+            num(r.at32),
+            num(r.budget32),
+            num(r.ulp64),
+            num(r.at64),
+            num(r.budget64),
+            num(r.scalar),
+            num(r.simd),
+            num(r.par),
+            num(r.copy),
+            if i + 1 < rows.len() { "," } else { "" }
+        );
+    }
+    s.push_str("  ]\n}\n");
+    s
+}
+
+/// SVG: max f32 ULP error per bin across [-20, 20] (every representable value visited with
+/// a stride), one polyline, with the budget as a dashed line.
+fn write_svg(dir: &str, k: &Unary) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let bins = 400usize;
+    let (lo, hi) = (-20.0f64, 20.0f64);
+    let xs: Vec<f32> = nonlin_tests::range_f32(lo as f32, hi as f32, 97);
+    let mut out = vec![0.0f32; xs.len()];
+    (k.f32)(&xs, &mut out);
+    let mut maxes = vec![0.0f64; bins];
+    for (&x, &y) in xs.iter().zip(&out) {
+        let b = (((x as f64 - lo) / (hi - lo)) * bins as f64) as usize;
+        if let Some(m) = maxes.get_mut(b.min(bins - 1)) {
+            let u = ulp_f32(y, (k.ref64)(x as f64));
+            if u.is_finite() && u > *m {
+                *m = u;
+            }
+        }
+    }
+    let budget = nonlin_tests::budgets::budget(k.name, "f32").unwrap_or(4.0);
+    let ymax = maxes.iter().cloned().fold(budget, f64::max) * 1.1;
+    let (w, h, pad) = (800.0, 300.0, 40.0);
+    let px = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (bins - 1) as f64;
+    let py = |u: f64| h - pad - (h - 2.0 * pad) * u / ymax;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{pad}\" y=\"20\">{} (f32): max ULP error per bin over x in [{lo}, {hi}]</text>",
+        k.name
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{pad}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\"/>",
+        h - pad,
+        w - pad
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"black\"/>",
+        h - pad
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{pad}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"red\" stroke-dasharray=\"4\"/><text x=\"{1}\" y=\"{0}\" fill=\"red\" text-anchor=\"end\">budget {budget}</text>",
+        py(budget),
+        w - pad
+    );
+    let pts: Vec<String> = maxes
+        .iter()
+        .enumerate()
+        .map(|(i, &u)| format!("{:.1},{:.1}", px(i), py(u)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "<polyline fill=\"none\" stroke=\"steelblue\" points=\"{}\"/>",
+        pts.join(" ")
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{pad}\" y=\"{}\">{lo}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{hi}</text><text x=\"5\" y=\"{pad}\">{ymax:.1}</text>",
+        h - pad + 15.0,
+        w - pad,
+        h - pad + 15.0
+    );
+    s.push_str("</svg>\n");
+    std::fs::write(format!("{dir}/{}.svg", k.name), s)
+}
