@@ -35,8 +35,8 @@ use crate::float::Float;
 use crate::lane::Lane;
 use crate::reduce::sum_f64;
 use crate::softmax::{
-    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, ln64, load_full, load_pad, row_stats,
-    term, two_sum, two_sum_l, write_factor, zero,
+    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
+    row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
 };
 
 type Ln<T> = <T as Float>::Lane;
@@ -411,7 +411,15 @@ fn ce_row<T: Float>(
     let k = t as usize;
     let wt = weight_of(w, k);
     let xt = row.get(k).copied().unwrap_or(T::ZERO);
-    let st = row_stats::<T, T, false>(row, T::ONE);
+    // Without smoothing the gradient row is `p_k A s` (the target entry is set after):
+    // for f32 rows the fast pass stores its terms in the gradient row and the write pass
+    // only scales them.
+    let plain = T::MANTISSA_DIGITS < 53 && eps == 0.0;
+    let fast = match g.as_deref_mut() {
+        Some(gr) if plain => fast_stats::<T, T, true>(row, gr),
+        _ => fast_stats::<T, T, false>(row, &mut []),
+    };
+    let st = fast.map_or_else(|| row_stats::<T, T, false>(row, T::ONE), |f| f.st);
     // A = (1-ε) w_t + (ε/C) W: the coefficient of p_k in the gradient.
     let a = (1.0 - eps) * wt + eps / c * w_sum;
     match st.kind {
@@ -422,7 +430,17 @@ fn ce_row<T: Float>(
             let coef = (ih * a * gscale, il * a * gscale);
             let bw = gscale * eps / c;
             let smooth = if eps > 0.0 || g.is_some() {
-                normal_pass(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                let done = match (fast, g.as_deref_mut()) {
+                    (Some(fs), Some(gr)) if plain => {
+                        write_scaled_fast(Some(row), gr, &fs, a * gscale, true)
+                    }
+                    _ => false,
+                };
+                if done {
+                    0.0
+                } else {
+                    normal_pass(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                }
             } else {
                 0.0
             };
