@@ -410,7 +410,6 @@ fn ce_row<T: Float>(
     let c = row.len() as f64;
     let k = t as usize;
     let wt = weight_of(w, k);
-    let xt = row.get(k).copied().unwrap_or(T::ZERO);
     // Without smoothing the gradient row is `p_k A s` (the target entry is set after):
     // for f32 rows the fast pass stores its terms in the gradient row and the write pass
     // only scales them.
@@ -420,6 +419,8 @@ fn ce_row<T: Float>(
         _ => fast_stats::<T, T, false>(row, &mut []),
     };
     let st = fast.map_or_else(|| row_stats::<T, T, false>(row, T::ONE), |f| f.st);
+    // Read after the row pass, from L1.
+    let xt = row.get(k).copied().unwrap_or(T::ZERO);
     // A = (1-ε) w_t + (ε/C) W: the coefficient of p_k in the gradient.
     let a = (1.0 - eps) * wt + eps / c * w_sum;
     match st.kind {
