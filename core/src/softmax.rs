@@ -732,11 +732,9 @@ fn lanes<T: Float, U: Float, const STORE: bool>(
     let mut dt = dst.chunks_exact_mut(n);
     for c in &mut it {
         let r = f(load_full::<T, U>(c));
-        if STORE {
-            if let Some(d) = dt.next() {
-                for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
-                    *o = T::from_f64(v.to_f64());
-                }
+        if STORE && let Some(d) = dt.next() {
+            for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
+                *o = T::from_f64(v.to_f64());
             }
         }
     }
@@ -915,10 +913,10 @@ pub(crate) fn fast_stats<T: Float, U: Float, const STORE: bool>(
 ) -> Option<Fast> {
     // f64 rows keep the TwoSum terms: their measured worst cases are those of the careful
     // pass, while the grid's were up to 0.5 ULP worse (an f64 row has no margin to spare).
-    if T::MANTISSA_DIGITS < 53 {
-        if let Some(f) = row_stats_fast::<T, U, STORE, true>(row, dst) {
-            return Some(f);
-        }
+    if T::MANTISSA_DIGITS < 53
+        && let Some(f) = row_stats_fast::<T, U, STORE, true>(row, dst)
+    {
+        return Some(f);
     }
     row_stats_fast::<T, U, STORE, false>(row, dst)
 }
