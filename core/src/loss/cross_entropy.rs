@@ -3,7 +3,7 @@
 //! with respect to the logits (or log-probabilities). PyTorch semantics.
 //!
 //! Inputs are row-major `rows x cols` (`cols` = number of classes). Every row goes through
-//! the softmax module's online max-and-sum pass ([`crate::softmax`]), then **one** more pass
+//! the softmax module's online max-and-sum pass ([`crate::softmax`](mod@crate::softmax)), then **one** more pass
 //! that writes the gradient (and accumulates the label-smoothing term); the row's scalars
 //! are computed in `f64` (double-double for `f64` rows). Row losses are summed in `f64`
 //! with [`crate::reduce`]'s fixed block structure, so results are bit-identical however a
@@ -23,7 +23,7 @@
 //!
 //! # Special rows
 //! Rows holding NaN give a NaN loss and a NaN gradient row. Rows with `+inf` or only
-//! `-inf` logits use the softmax module's row policy ([`crate::softmax`]; `+inf` entries
+//! `-inf` logits use the softmax module's row policy ([`crate::softmax`](mod@crate::softmax); `+inf` entries
 //! share the probability, a fully masked row has probability 0 everywhere and
 //! log-probability `-inf`): e.g. a fully masked row has loss `+inf` and gradient
 //! `-(1-ε) w_t` at the target. A class with weight 0 (or a target probability of 0)
@@ -530,7 +530,7 @@ fn ce_engine<T: Float>(
 ///
 /// Domain: any logits; `targets[i]` in `0..cols` or equal to `ignore_index`.
 /// Special rows: a NaN logit gives a NaN loss and a NaN gradient row; `+inf` and all-`-inf`
-/// rows follow the [`crate::softmax`] row policy (`+inf` entries share the probability; a
+/// rows follow the [`crate::softmax`](mod@crate::softmax) row policy (`+inf` entries share the probability; a
 /// fully masked row has `p = 0`, `log p = -inf`, so loss `+inf` and gradient
 /// `-(1-ε) w_t` at the target); a `-inf` logit at the target gives `+inf`; a class of
 /// weight 0 contributes 0 even at `log p = -inf` (PyTorch: NaN).
