@@ -36,6 +36,31 @@
 //! large finite value, so a row's result does not depend on where the row sits in the slice
 //! or on the rows around it.
 //!
+//! # The fast path (`T = 1`)
+//!
+//! Rows with a finite maximum and no NaN (the normal case) take a cheaper form of the same
+//! two passes; the other rows, and the temperature variants, take the careful pass above,
+//! so the special-row policies below are those of one code path. What makes it cheaper:
+//! - most blocks lie wholly below the running maximum; one vector compare settles that, and
+//!   they skip the horizontal maximum and the arg-max counting;
+//! - for `f32` rows the reference is put on the `ln 2` grid, `r = k ln 2`: a term
+//!   `e^{x - r} = 2^{n - k} e^{x - n ln 2}` then needs no difference `x - r` (so no
+//!   TwoSum), its Cody–Waite reduction is exact while `|x| < 170` (600 with FMA; rows
+//!   beyond go through TwoSum terms), rescaling the partial sums is an exact power of 2, and
+//!   `e^{x - r}` comes from a degree-7 minimax polynomial (0.02 ULP) instead of the degree-9
+//!   Taylor one; `f64` rows keep TwoSum terms;
+//! - out-of-place `f32` softmax (and the cross-entropy gradient) stores the terms
+//!   (`e^{x - r} 2^-60`, normal wherever the output is not 0) during the first pass and
+//!   the write pass only scales them, `t (f_hi + f_lo)` with `f = e^{r - M} 2^60 / S`
+//!   (one rounding; entries equal to `M` get `1/S` itself, so a dominant entry is exactly
+//!   `1` and `k` ties exactly `1/k`);
+//! - `f32` log-softmax writes `(x - M) - ln S` in `f64` lanes (exact difference, one
+//!   rounding) instead of a TwoSum chain.
+//!
+//! The `f32` sums still accumulate in `f64` and the row scalars in double-double, so the
+//! accuracy is that of the careful pass or better (measured on the test suite, no FMA /
+//! FMA: softmax 2.43 / 1.73 ULP, log-softmax 1.57 / 1.51 ULP, logsumexp 0.50 ULP).
+//!
 //! # Special rows
 //!
 //! | row holds | softmax | log_softmax | logsumexp |
@@ -85,6 +110,11 @@ const LAG: f64 = 16.0;
 #[inline(always)]
 fn first(v: D) -> f64 {
     v.to_array()[0]
+}
+
+#[inline(always)]
+fn first_t<L: Lane>(v: L) -> f64 {
+    v.to_array().as_ref().first().map_or(0.0, |x| x.to_f64())
 }
 
 #[inline]
@@ -529,6 +559,479 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
 }
 
 // ------------------------------------------------------------------------------------------
+// The fast online pass (rows with a finite maximum and no NaN, `T = 1`).
+
+/// Scale of the terms the fast pass stores for the write pass (`f32` rows): a stored term
+/// `e^{x - r} 2^-60` stays a normal number wherever its output is not 0, and the write
+/// factor `e^{r - M} 2^60 / S` (with `e^{r - M} >= e^-82`) keeps its low part out of the
+/// subnormal range, so the stored term times the factor's hi/lo pair is one rounding.
+const STORE_SCALE: f64 = 8.673617379884035e-19; // 2^-60
+
+/// `(e^r - 1 - r) / r^2` on `|r| <= ln2/2 + 2^-11` for the `f32` terms of the fast pass:
+/// a weighted-minimax fit of degree 5 (so `e^r` of degree 7) with `f32` coefficients,
+/// relative error of `e^r` below `1.2e-9` (0.02 ULP), two terms shorter than the Taylor
+/// polynomial of [`vmath::exp`]: fewer constants to hold in registers in the hot loop.
+const EXPM1_POLY_F32: [f64; 6] = [
+    0.5,
+    0.1666666567325592,
+    0.041666291654109955,
+    0.008333497680723667,
+    0.0013944815145805478,
+    0.00019790187070611864,
+];
+
+/// `|x|` bound of the grid path (see [`term_grid`]): without FMA, `n ln2_hi` is exact for
+/// `|n| < 2^8`; with FMA the reduction is exact further out, and the `n ln2_lo` tail stays
+/// below `2^-34` of the result for `|n| < 2^10`.
+const GRID_LIMIT: f64 = 170.0;
+const GRID_LIMIT_FMA: f64 = 600.0;
+/// The same for `f64` lanes, whose `ln2_hi` has 32 trailing zero bits.
+const GRID_LIMIT_F64: f64 = 1.0e6;
+
+/// [`vmath::horner`] with `f64` coefficients (rounded to the lane's type).
+#[inline(always)]
+fn horner64<L: Lane>(x: L, c: &[f64]) -> L {
+    let mut it = c.iter().rev();
+    let mut acc = match it.next() {
+        Some(&top) => vmath::splat::<L>(top),
+        None => return zero(),
+    };
+    for &ci in it {
+        acc = acc.mul_add(x, vmath::splat::<L>(ci));
+    }
+    acc
+}
+
+/// `e^r - 1` on the reduced range: the short `f32` polynomial, the crate's own for `f64`.
+#[inline(always)]
+fn expm1_reduced<L: Lane>(r: L) -> L {
+    let p = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
+        horner64(r, &EXPM1_POLY_F32)
+    } else {
+        vmath::horner(r, <L::Scalar as Float>::VM.expm1_poly)
+    };
+    (r * r).mul_add(p, r)
+}
+
+/// `1.5 * 2^(p-1)`: adding it rounds to an integer (ties to even), as `Lane::round`.
+#[inline(always)]
+fn round_shifter<L: Lane>() -> L {
+    vmath::splat::<L>(1.5 * <L::Scalar as Float>::VM.shifter.to_f64())
+}
+
+/// `e^{v - r}` for `v - r <= 82` (`nr = -r`), the difference carried exactly (TwoSum) and
+/// applied as `e^d (1 + lo)`: [`term`]'s reduction, with fewer selects. Below
+/// `dmin = -(bias - 2) ln 2` (and for `v = -inf`, where TwoSum's error term is NaN) `lo` is
+/// replaced by `-1`, which makes `e^d (1 + lo)` exactly 0; a NaN `v` keeps its NaN `lo` and
+/// gives NaN (that is how the fast pass sees NaN rows).
+#[inline(always)]
+fn term_fast<L: Lane>(v: L, nr: L) -> L {
+    let c = <L::Scalar as Float>::VM;
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let dmin = vmath::splat::<L>(-(c.bias.to_f64() - 2.0) * core::f64::consts::LN_2);
+    let sh = round_shifter::<L>();
+    let (d, lo) = two_sum_l(v, nr);
+    let dc = d.max(dmin);
+    let n = dc.mul_add(L::splat(c.log2e), sh) - sh;
+    let r = n.mul_add(-L::splat(c.ln2_hi), dc);
+    let r = n.mul_add(-L::splat(c.ln2_lo), r);
+    let q = expm1_reduced(r);
+    let s = L::pow2i(n);
+    let e = q.mul_add(s, s);
+    let lo = L::select(d.lt(dmin), -one, lo);
+    e.mul_add(lo, e)
+}
+
+/// `e^{v - k ln2}` for a reference on the `ln 2` grid (`k` an integer,
+/// `sh2 = 1.5 * 2^(p-1) + k`, `xlo = (k - bias) ln 2`): `2^{n - k} e^{v - n ln2}` with
+/// `n = round(v / ln2)`. No difference `v - r` is formed, so no TwoSum: the Cody–Waite
+/// reduction `v - n ln2_hi` is exact for `|v| <` [`GRID_LIMIT`] (the caller checks), and
+/// `2^{n-k}` is exact. Entries below `xlo` (`-inf` included) are clamped to it, where
+/// `n - k = -bias` and `pow2i` builds `+0`: the term is exactly 0 below
+/// `(k - bias + 1/2) ln 2`. NaN rows are caught by the caller.
+#[inline(always)]
+fn term_grid<L: Lane>(v: L, xlo: L, sh2: L) -> L {
+    let c = <L::Scalar as Float>::VM;
+    let sh = round_shifter::<L>();
+    let xc = xlo.max(v);
+    let t = xc.mul_add(L::splat(c.log2e), sh);
+    let n = t - sh;
+    let r = n.mul_add(-L::splat(c.ln2_hi), xc);
+    let r = n.mul_add(-L::splat(c.ln2_lo), r);
+    let q = expm1_reduced(r);
+    let s = L::pow2i(t - sh2);
+    q.mul_add(s, s)
+}
+
+/// `ln 2 - LN_2`: the tail of `ln 2` beyond `f64`.
+const LN2_TAIL: f64 = 2.3190468138462996e-17;
+
+/// `e^{±(a - ref)}` (`+` when `up`), `ref = r` exactly or, on the grid, `k ln 2` carried
+/// in double-double (`k ln 2` rounded to `f64` would cost `k 2^-53` in the argument, more
+/// than an `f64` row can spare). `a = -inf` gives 0 (with `up`).
+#[inline]
+fn exp_ref(a: f64, r: f64, k: f64, grid: bool, up: bool) -> f64 {
+    if !grid {
+        return if up {
+            exp_diff64(a, r, 1.0)
+        } else {
+            exp_diff64(r, a, 1.0)
+        };
+    }
+    if a == f64::NEG_INFINITY {
+        return if up { 0.0 } else { f64::INFINITY };
+    }
+    let (p, pe) = two_prod(k, core::f64::consts::LN_2);
+    let (d, de) = two_sum(a, -p);
+    let lo = clean64(de - (pe + k * LN2_TAIL));
+    let (d, lo) = if up { (d, lo) } else { (-d, -lo) };
+    first(vmath::exp_dd(D::splat(d), D::splat(lo)))
+}
+
+/// The exponent reference of the fast pass, as lanes: `r` itself (negated) for
+/// [`term_fast`], or `k` on the `ln 2` grid for [`term_grid`].
+#[derive(Clone, Copy)]
+struct RefLanes<L> {
+    nr: L,
+    xlo: L,
+    sh2: L,
+}
+
+impl<L: Lane> RefLanes<L> {
+    #[inline(always)]
+    fn new(r: f64, k: f64) -> Self {
+        let bias = <L::Scalar as Float>::VM.bias.to_f64();
+        RefLanes {
+            nr: vmath::splat::<L>(-r),
+            xlo: vmath::splat::<L>((k - bias) * core::f64::consts::LN_2),
+            sh2: vmath::splat::<L>(1.5 * <L::Scalar as Float>::VM.shifter.to_f64() + k),
+        }
+    }
+
+    #[inline(always)]
+    fn term<const GRID: bool>(&self, v: L) -> L {
+        if GRID {
+            term_grid(v, self.xlo, self.sh2)
+        } else {
+            term_fast(v, self.nr)
+        }
+    }
+}
+
+/// Calls `f` on each lane of `src` (the tail padded with `pad`) and, when `STORE`, writes
+/// its result to the same positions of `dst` (`dst` as long as `src`).
+#[inline(always)]
+fn lanes<T: Float, U: Float, const STORE: bool>(
+    src: &[T],
+    pad: U,
+    dst: &mut [T],
+    mut f: impl FnMut(Ln<U>) -> Ln<U>,
+) {
+    let n = U::LANES;
+    let mut it = src.chunks_exact(n);
+    let mut dt = dst.chunks_exact_mut(n);
+    for c in &mut it {
+        let r = f(load_full::<T, U>(c));
+        if STORE && let Some(d) = dt.next() {
+            for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
+                *o = T::from_f64(v.to_f64());
+            }
+        }
+    }
+    let rem = it.remainder();
+    if !rem.is_empty() {
+        let r = f(load_pad::<T, U>(rem, pad));
+        if STORE {
+            for (o, v) in dt.into_remainder().iter_mut().zip(r.to_array().as_ref()) {
+                *o = T::from_f64(v.to_f64());
+            }
+        }
+    }
+}
+
+/// What the fast pass found: the row's [`Stats`] (always [`Kind::Normal`]), the final
+/// exponent reference (`r`, and `k` with `r = k ln 2` on the grid path), and from which
+/// element on the stored terms (if any) were computed against that final reference (the
+/// ones before are recomputed by the write pass).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fast {
+    pub(crate) st: Stats,
+    r: f64,
+    k: f64,
+    grid: bool,
+    valid_from: usize,
+}
+
+/// The online max-and-sum pass of [`row_stats`] for `T = 1`, in a cheaper form: blocks
+/// whose maximum is below the running maximum (most of them) skip the arg-max bookkeeping,
+/// and the terms come from [`term_grid`] (`GRID`) or [`term_fast`]. With
+/// `STORE` the terms `e^{x - r} 2^-60` are written to `dst` for the write pass (`U = T`,
+/// `f32`). Gives `None` for rows that hold a NaN or `+inf`, or only `-inf` (the caller then
+/// runs [`row_stats`], whose special-row policies apply unchanged), and on the grid path
+/// for rows beyond [`GRID_LIMIT`].
+#[inline(always)]
+fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
+    row: &[T],
+    dst: &mut [T],
+) -> Option<Fast> {
+    let n = U::LANES;
+    let nb = n * BLOCK_CHUNKS;
+    let sc = vmath::splat::<Ln<U>>(if STORE { STORE_SCALE } else { 1.0 });
+    let lim = if U::MANTISSA_DIGITS >= 53 {
+        GRID_LIMIT_F64
+    } else if Ln::<U>::HAS_FMA {
+        GRID_LIMIT_FMA
+    } else {
+        GRID_LIMIT
+    };
+    let bias = U::VM.bias.to_f64();
+    let mut m = f64::NEG_INFINITY;
+    let mut r = f64::NEG_INFINITY;
+    let mut k = f64::NEG_INFINITY;
+    let mut rl = RefLanes::<Ln<U>>::new(0.0, 0.0);
+    let mut acc = Acc::new();
+    let mut extra = (0.0f64, 0.0f64);
+    let mut count: u64 = 0;
+    let mut valid_from = 0;
+    // Sum of the inputs: NaN when the row holds a NaN (the grid path's clamp may hide it).
+    let mut vsum = zero::<Ln<U>>();
+    let mut mlane = Ln::<U>::splat(U::NEG_INFINITY);
+    let mut dblocks = dst.chunks_mut(nb);
+    for (bi, block) in row.chunks(nb).enumerate() {
+        let db = dblocks.next().unwrap_or(&mut []);
+        let mut vmax = Ln::<U>::splat(U::NEG_INFINITY);
+        let mut it = block.chunks_exact(n);
+        for c in &mut it {
+            let v = load_full::<T, U>(c);
+            vmax = vmax.max(v);
+            if GRID {
+                vsum = vsum + v;
+            }
+        }
+        let rem = it.remainder();
+        if !rem.is_empty() {
+            vmax = vmax.max(load_pad::<T, U>(rem, U::NEG_INFINITY));
+            if GRID {
+                vsum = vsum + load_pad::<T, U>(rem, U::ZERO);
+            }
+        }
+        // Most blocks lie wholly below the running maximum: one compare settles that, and
+        // they need neither the horizontal maximum nor the arg-max bookkeeping.
+        let below = Ln::<U>::count(vmax.ge(mlane)) == 0;
+        let bm = if below { f64::NEG_INFINITY } else { hmax(vmax) };
+        if bm == f64::INFINITY {
+            return None;
+        }
+        if bm > m {
+            if bm - r > BIAS + LAG {
+                // As in `row_stats`: a new reference BIAS below the new maximum.
+                let (r_new, k_new, f) = if GRID {
+                    let k_new = libm::round((bm - BIAS) * core::f64::consts::LOG2_E);
+                    if !(bm <= lim && (k_new - bias) * core::f64::consts::LN_2 >= -lim) {
+                        return None;
+                    }
+                    // Both references on the grid: the rescale factor is a power of 2.
+                    let f = if k == f64::NEG_INFINITY {
+                        0.0
+                    } else {
+                        libm::ldexp(1.0, (k - k_new) as i32)
+                    };
+                    (k_new * core::f64::consts::LN_2, k_new, f)
+                } else {
+                    let r_new = U::from_f64(bm - BIAS).to_f64();
+                    (r_new, 0.0, exp_diff64(r, r_new, 1.0))
+                };
+                let g = exp_ref(m, r_new, k_new, GRID, true);
+                acc.scale(f);
+                extra = (extra.0 * f, extra.1 * f);
+                extra = dd_add_f64(extra, count as f64 * g);
+                r = r_new;
+                k = k_new;
+                rl = RefLanes::new(r, k);
+                valid_from = bi * nb;
+            } else {
+                // The counted maxima become terms, computed as every other term.
+                let g = rl.term::<GRID>(Ln::<U>::splat(U::from_f64(m)));
+                extra = dd_add_f64(extra, count as f64 * first_t(g));
+            }
+            count = 0;
+            m = bm;
+            mlane = Ln::<U>::splat(U::from_f64(m));
+        }
+        if !below && bm == m {
+            // The block holds the running maximum: count its copies instead of adding them.
+            let ml = Ln::<U>::splat(U::from_f64(m));
+            lanes::<T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+                let e = rl.term::<GRID>(v);
+                let eq = v.eq(ml);
+                count += u64::from(Ln::<U>::count(eq));
+                acc.add(Ln::<U>::select(eq, zero(), e));
+                e * sc
+            });
+        } else {
+            lanes::<T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+                let e = rl.term::<GRID>(v);
+                acc.add(e);
+                e * sc
+            });
+        }
+    }
+    let s = dd_add(acc.total(), extra);
+    let nan = vsum.is_nan().to_array().as_ref().iter().any(|v| v.is_nan());
+    if nan || s.0.is_nan() || s.1.is_nan() || m == f64::NEG_INFINITY {
+        return None;
+    }
+    let f = if r == m && !GRID {
+        1.0
+    } else {
+        exp_ref(m, r, k, GRID, false)
+    };
+    let (ph, pl) = two_prod(s.0, f);
+    let pl = pl + s.1 * f;
+    let count = count as f64;
+    Some(Fast {
+        st: Stats {
+            kind: Kind::Normal,
+            m,
+            count,
+            rest: dd_add_f64((ph, pl), count - 1.0),
+        },
+        r,
+        k,
+        grid: GRID,
+        valid_from,
+    })
+}
+
+/// The fast pass for a row (`T = 1`): on the `ln 2` grid for `f32` rows (in `f32` or
+/// `f64` lanes) where the row's range allows, TwoSum terms otherwise; `None` for the special rows (see
+/// [`row_stats_fast`]). With `STORE` (`f32` rows only) the terms go to `dst`.
+#[inline(always)]
+pub(crate) fn fast_stats<T: Float, U: Float, const STORE: bool>(
+    row: &[T],
+    dst: &mut [T],
+) -> Option<Fast> {
+    // f64 rows keep the TwoSum terms: their measured worst cases are those of the careful
+    // pass, while the grid's were up to 0.5 ULP worse (an f64 row has no margin to spare).
+    if T::MANTISSA_DIGITS < 53
+        && let Some(f) = row_stats_fast::<T, U, STORE, true>(row, dst)
+    {
+        return Some(f);
+    }
+    row_stats_fast::<T, U, STORE, false>(row, dst)
+}
+
+/// [`row_stats`] (`T = 1`) through the fast pass where it applies.
+#[inline(always)]
+pub(crate) fn row_stats1<T: Float, U: Float>(row: &[T]) -> Stats {
+    match fast_stats::<T, U, false>(row, &mut []) {
+        Some(f) => f.st,
+        None => row_stats::<T, U, false>(row, U::ONE),
+    }
+}
+
+/// The write pass after [`fast_stats`] (`f32` rows): `dst = c p` with `p` the row's
+/// softmax. Entries below the maximum are `t (f_hi + f_lo)` (one rounding) from their terms
+/// `t = e^{x - r} 2^-60` and the factor `c e^{r - M} 2^60 / S`: the terms the fast pass
+/// stored in `dst` (from `valid_from` on, when `stored`), the others recomputed from `src`
+/// (or from `dst` itself in place) by the same lane code, hence the same bits. Entries
+/// equal to the maximum get `c / S` directly (their term would be `e^{M - r}`, carrying an
+/// `exp` rounding that `e^0 = 1` does not have: `softmax([80, 0])[0]` is exactly 1 and a
+/// row of ties exactly `1/k`). Returns `false`, having written nothing, when `c` is so
+/// small that the factor's low part would lose bits below `T`'s normal range.
+#[inline(always)]
+pub(crate) fn write_scaled_fast<T: Float>(
+    src: Option<&[T]>,
+    dst: &mut [T],
+    fs: &Fast,
+    c: f64,
+    stored: bool,
+) -> bool {
+    let (ih, il) = fs.st.inv_sum();
+    let f = exp_ref(fs.st.m, fs.r, fs.k, fs.grid, false) / STORE_SCALE;
+    let (a, b) = (ih * c * f, il * c * f);
+    let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32 + 2);
+    if !(a.abs() >= floor && a.is_finite()) {
+        return false;
+    }
+    let (h, l) = split_t::<T>((a, b));
+    let (fh, fl) = (Ln::<T>::splat(h), Ln::<T>::splat(l));
+    let pm = Ln::<T>::splat(T::from_f64(ih * c + il * c));
+    let ml = Ln::<T>::splat(T::from_f64(fs.st.m));
+    let rl = RefLanes::<Ln<T>>::new(fs.r, fs.k);
+    let sc = vmath::splat::<Ln<T>>(STORE_SCALE);
+    let grid = fs.grid;
+    let scale = |x: Ln<T>, e: Ln<T>| Ln::<T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl));
+    let recompute = |x: Ln<T>| {
+        let e = if grid {
+            rl.term::<true>(x)
+        } else {
+            rl.term::<false>(x)
+        };
+        scale(x, e * sc)
+    };
+    match src {
+        Some(x) if stored => {
+            let vf = fs.valid_from.min(x.len()).min(dst.len());
+            let (x0, x1) = x.split_at(vf);
+            let (d0, d1) = dst.split_at_mut(vf);
+            driver::map_unchecked(x0, d0, recompute);
+            driver::map2_inplace(d1, x1, "x", |e, x| scale(x, e)).is_ok()
+        }
+        Some(x) => {
+            driver::map_unchecked(x, dst, recompute);
+            true
+        }
+        None => {
+            driver::map_inplace(dst, recompute);
+            true
+        }
+    }
+}
+
+/// The `log_softmax` write pass of an `f32` row in `f64` lanes: `(x - M) - ln S`, the
+/// difference exact in `f64` and one rounding to `T` at the end (cheaper than the
+/// TwoSum chain in `T` lanes, and as accurate).
+#[inline(always)]
+fn write_log_wide<T: Float>(src: Option<&[T]>, dst: &mut [T], st: &Stats) {
+    let (lh, ll) = st.log_sum();
+    let nm = D::splat(-st.m);
+    let nl = D::splat(-(lh + ll));
+    apply(src, dst, |v| via_f64::<T>(v, v, |x, _| (x + nm) + nl));
+}
+
+/// One row of `softmax` / `log_softmax`, `T = 1`: the fast pass where it applies (rows with
+/// a finite maximum and no NaN), the careful [`row_stats`] and [`write_row`] otherwise.
+#[inline(always)]
+fn row1<T: Float, const LOG: bool>(src: Option<&[T]>, dst: &mut [T], masked: MaskedRow) {
+    let narrow = T::MANTISSA_DIGITS < 53;
+    let x = src.unwrap_or(&[]);
+    let fast = match (src, narrow && !LOG) {
+        // Out of place: the terms go straight to `dst`.
+        (Some(x), true) => fast_stats::<T, T, true>(x, dst),
+        (Some(x), false) => fast_stats::<T, T, false>(x, &mut []),
+        (None, _) => fast_stats::<T, T, false>(dst, &mut []),
+    };
+    let st = match fast {
+        Some(fs) => {
+            if LOG && narrow {
+                write_log_wide(src, dst, &fs.st);
+                return;
+            }
+            if !LOG && narrow && write_scaled_fast(src, dst, &fs, 1.0, src.is_some()) {
+                return;
+            }
+            fs.st
+        }
+        None => match src {
+            Some(_) => row_stats::<T, T, false>(x, T::ONE),
+            None => row_stats::<T, T, false>(dst, T::ONE),
+        },
+    };
+    write_row::<T, false, LOG>(src, dst, &st, T::ONE, masked);
+}
+
+// ------------------------------------------------------------------------------------------
 // Public API.
 
 /// What `softmax` and `log_softmax` return for a fully masked row (every entry `-inf`).
@@ -646,8 +1149,7 @@ fn rows_impl<T: Float, const LOG: bool>(
     let t = opts.temperature;
     if t == T::ONE {
         for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            let st = row_stats::<T, T, false>(xr, t);
-            write_row::<T, false, LOG>(Some(xr), or, &st, t, opts.masked_row);
+            row1::<T, LOG>(Some(xr), or, opts.masked_row);
         }
     } else {
         for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
@@ -668,8 +1170,7 @@ fn rows_inplace_impl<T: Float, const LOG: bool>(
     let t = opts.temperature;
     if t == T::ONE {
         for row in x.chunks_exact_mut(cols) {
-            let st = row_stats::<T, T, false>(row, t);
-            write_row::<T, false, LOG>(None, row, &st, t, opts.masked_row);
+            row1::<T, LOG>(None, row, opts.masked_row);
         }
     } else {
         for row in x.chunks_exact_mut(cols) {
@@ -976,7 +1477,7 @@ fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result
         // Always in f64 lanes: for f32 rows the result M/T + ln S then keeps relative
         // accuracy through a cancellation of up to 2^29 (M < 0 with ln S ≈ -M/T).
         let st = if t == T::ONE {
-            row_stats::<T, f64, false>(xr, 1.0)
+            row_stats1::<T, f64>(xr)
         } else {
             row_stats::<T, f64, true>(xr, t64)
         };

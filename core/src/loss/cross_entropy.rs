@@ -3,7 +3,7 @@
 //! with respect to the logits (or log-probabilities). PyTorch semantics.
 //!
 //! Inputs are row-major `rows x cols` (`cols` = number of classes). Every row goes through
-//! the softmax module's online max-and-sum pass ([`crate::softmax`]), then **one** more pass
+//! the softmax module's online max-and-sum pass ([`crate::softmax`](mod@crate::softmax)), then **one** more pass
 //! that writes the gradient (and accumulates the label-smoothing term); the row's scalars
 //! are computed in `f64` (double-double for `f64` rows). Row losses are summed in `f64`
 //! with [`crate::reduce`]'s fixed block structure, so results are bit-identical however a
@@ -23,7 +23,7 @@
 //!
 //! # Special rows
 //! Rows holding NaN give a NaN loss and a NaN gradient row. Rows with `+inf` or only
-//! `-inf` logits use the softmax module's row policy ([`crate::softmax`]; `+inf` entries
+//! `-inf` logits use the softmax module's row policy ([`crate::softmax`](mod@crate::softmax); `+inf` entries
 //! share the probability, a fully masked row has probability 0 everywhere and
 //! log-probability `-inf`): e.g. a fully masked row has loss `+inf` and gradient
 //! `-(1-ε) w_t` at the target. A class with weight 0 (or a target probability of 0)
@@ -35,8 +35,8 @@ use crate::float::Float;
 use crate::lane::Lane;
 use crate::reduce::sum_f64;
 use crate::softmax::{
-    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, ln64, load_full, load_pad, row_stats,
-    term, two_sum, two_sum_l, write_factor, zero,
+    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
+    row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
 };
 
 type Ln<T> = <T as Float>::Lane;
@@ -410,8 +410,17 @@ fn ce_row<T: Float>(
     let c = row.len() as f64;
     let k = t as usize;
     let wt = weight_of(w, k);
+    // Without smoothing the gradient row is `p_k A s` (the target entry is set after):
+    // for f32 rows the fast pass stores its terms in the gradient row and the write pass
+    // only scales them.
+    let plain = T::MANTISSA_DIGITS < 53 && eps == 0.0;
+    let fast = match g.as_deref_mut() {
+        Some(gr) if plain => fast_stats::<T, T, true>(row, gr),
+        _ => fast_stats::<T, T, false>(row, &mut []),
+    };
+    let st = fast.map_or_else(|| row_stats::<T, T, false>(row, T::ONE), |f| f.st);
+    // Read after the row pass, from L1.
     let xt = row.get(k).copied().unwrap_or(T::ZERO);
-    let st = row_stats::<T, T, false>(row, T::ONE);
     // A = (1-ε) w_t + (ε/C) W: the coefficient of p_k in the gradient.
     let a = (1.0 - eps) * wt + eps / c * w_sum;
     match st.kind {
@@ -422,7 +431,17 @@ fn ce_row<T: Float>(
             let coef = (ih * a * gscale, il * a * gscale);
             let bw = gscale * eps / c;
             let smooth = if eps > 0.0 || g.is_some() {
-                normal_pass(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                let done = match (fast, g.as_deref_mut()) {
+                    (Some(fs), Some(gr)) if plain => {
+                        write_scaled_fast(Some(row), gr, &fs, a * gscale, true)
+                    }
+                    _ => false,
+                };
+                if done {
+                    0.0
+                } else {
+                    normal_pass(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                }
             } else {
                 0.0
             };
@@ -511,7 +530,7 @@ fn ce_engine<T: Float>(
 ///
 /// Domain: any logits; `targets[i]` in `0..cols` or equal to `ignore_index`.
 /// Special rows: a NaN logit gives a NaN loss and a NaN gradient row; `+inf` and all-`-inf`
-/// rows follow the [`crate::softmax`] row policy (`+inf` entries share the probability; a
+/// rows follow the [`crate::softmax`](mod@crate::softmax) row policy (`+inf` entries share the probability; a
 /// fully masked row has `p = 0`, `log p = -inf`, so loss `+inf` and gradient
 /// `-(1-ε) w_t` at the target); a `-inf` logit at the target gives `+inf`; a class of
 /// weight 0 contributes 0 even at `log p = -inf` (PyTorch: NaN).
