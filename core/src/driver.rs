@@ -255,9 +255,9 @@ mod tests {
         for n in 0..=19 {
             let mut out = [-1.0f32; 19];
             map(&x[..n], &mut out[..n], double).unwrap();
-            for i in 0..19 {
+            for (i, &o) in out.iter().enumerate() {
                 let want = if i < n { 2.0 * i as f32 } else { -1.0 };
-                assert_eq!(out[i], want, "len {n} index {i}");
+                assert_eq!(o, want, "len {n} index {i}");
             }
         }
     }
@@ -288,8 +288,8 @@ mod tests {
             let b = [1.0f64; 11];
             let mut o = [0.0f64; 11];
             map2(&a[..n], &b[..n], "b", &mut o[..n], "out", |x, y| x + y).unwrap();
-            for i in 0..n {
-                assert_eq!(o[i], a[i] + 1.0);
+            for (oi, ai) in o.iter().zip(&a).take(n) {
+                assert_eq!(*oi, ai + 1.0);
             }
         }
         assert!(

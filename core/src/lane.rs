@@ -201,7 +201,7 @@ macro_rules! impl_wide_lane {
             }
             #[inline(always)]
             fn select(mask: Self, t: Self, f: Self) -> Self {
-                mask.blend(t, f)
+                mask.select(t, f)
             }
             #[inline(always)]
             fn copysign(self, sign: Self) -> Self {

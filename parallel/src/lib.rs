@@ -108,7 +108,7 @@ fn par_inplace<T: Float>(
         return f(x);
     }
     let c = chunk_len(x.len());
-    x.par_chunks_mut(c).try_for_each(|xc| f(xc))
+    x.par_chunks_mut(c).try_for_each(&f)
 }
 
 macro_rules! unary {
@@ -254,7 +254,7 @@ gated! {
 /// As [`nonlin::prelu`].
 pub fn prelu<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Result<(), Error> {
     let ch = slopes.len();
-    if x.len() < PAR_THRESHOLD || ch == 0 || x.len() % ch != 0 || out.len() != x.len() {
+    if x.len() < PAR_THRESHOLD || ch == 0 || !x.len().is_multiple_of(ch) || out.len() != x.len() {
         return nonlin::prelu(x, slopes, out);
     }
     let c = (CHUNK / ch).max(1) * ch;

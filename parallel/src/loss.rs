@@ -107,7 +107,7 @@ pub fn bce_with_logits<T: Float>(
     if n < PAR_THRESHOLD
         || target.len() != n
         || weight.is_some_and(|w| w.len() != n)
-        || pos_weight.is_some_and(|p| p.is_empty() || n % p.len() != 0)
+        || pos_weight.is_some_and(|p| p.is_empty() || !n.is_multiple_of(p.len()))
     {
         return loss::bce_with_logits(logits, target, weight, pos_weight, reduction);
     }
@@ -149,7 +149,7 @@ pub fn bce_with_logits_with_grad<T: Float>(
         || target.len() != n
         || grad.len() != n
         || weight.is_some_and(|w| w.len() != n)
-        || pos_weight.is_some_and(|p| p.is_empty() || n % p.len() != 0)
+        || pos_weight.is_some_and(|p| p.is_empty() || !n.is_multiple_of(p.len()))
     {
         return loss::bce_with_logits_with_grad(
             logits, target, weight, pos_weight, reduction, grad,

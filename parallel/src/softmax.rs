@@ -12,15 +12,15 @@ fn rows_per_task(cols: usize) -> usize {
 }
 
 fn shape_ok(len: usize, cols: usize) -> bool {
-    cols > 0 && len % cols == 0
+    cols > 0 && len.is_multiple_of(cols)
 }
 
 macro_rules! rows_fwd {
     ($($name:ident ($($p:ident: $pt:ty),*) => $out_per_row:expr;)*) => {$(
-        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`] (rows split across threads): same bits, same errors.")]
+        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`](fn@nonlin::", stringify!($name), ") (rows split across threads): same bits, same errors.")]
         ///
         /// # Errors
-        #[doc = concat!("As [`nonlin::", stringify!($name), "`].")]
+        #[doc = concat!("As [`nonlin::", stringify!($name), "`](fn@nonlin::", stringify!($name), ").")]
         pub fn $name<T: Float>(x: &[T], cols: usize, $($p: $pt,)* out: &mut [T]) -> Result<(), Error> {
             let per_row: usize = $out_per_row(cols);
             let rows = if cols > 0 { x.len() / cols } else { 0 };
@@ -50,10 +50,10 @@ rows_fwd! {
 
 macro_rules! rows_bwd {
     ($($name:ident ($($p:ident: $pt:ty),*);)*) => {$(
-        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`] (rows split across threads): same bits, same errors.")]
+        #[doc = concat!("Parallel [`nonlin::", stringify!($name), "`](fn@nonlin::", stringify!($name), ") (rows split across threads): same bits, same errors.")]
         ///
         /// # Errors
-        #[doc = concat!("As [`nonlin::", stringify!($name), "`].")]
+        #[doc = concat!("As [`nonlin::", stringify!($name), "`](fn@nonlin::", stringify!($name), ").")]
         pub fn $name<T: Float>(y: &[T], grad_out: &[T], cols: usize, $($p: $pt,)* grad_in: &mut [T]) -> Result<(), Error> {
             if y.len() < PAR_THRESHOLD || !shape_ok(y.len(), cols) || grad_out.len() != y.len() || grad_in.len() != y.len() {
                 return nonlin::$name(y, grad_out, cols, $($p,)* grad_in);

@@ -337,10 +337,10 @@ fn main() {
             par,
             copy,
         });
-        if let Some(dir) = &args.svg {
-            if let Err(e) = write_svg(dir, k) {
-                eprintln!("\nsvg for {}: {e}", k.name);
-            }
+        if let Some(dir) = &args.svg
+            && let Err(e) = write_svg(dir, k)
+        {
+            eprintln!("\nsvg for {}: {e}", k.name);
         }
     }
     eprintln!();
@@ -539,9 +539,9 @@ fn json(rows: &[Row], head: &str) -> String {
     let mut s = String::from("{\n  \"header\": ");
     let _ = write!(s, "{:?},\n  \"rows\": [\n", head);
     for (i, r) in rows.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "    {{\"kernel\": {:?}, \"f32_max_ulp\": {}, \"f32_at\": {}, \"f32_budget\": {}, \"f64_max_ulp\": {}, \"f64_at\": {}, \"f64_budget\": {}, \"scalar_melem_s\": {}, \"simd_melem_s\": {}, \"parallel_melem_s\": {}, \"copy_melem_s\": {}}}{}\n",
+            "    {{\"kernel\": {:?}, \"f32_max_ulp\": {}, \"f32_at\": {}, \"f32_budget\": {}, \"f64_max_ulp\": {}, \"f64_at\": {}, \"f64_budget\": {}, \"scalar_melem_s\": {}, \"simd_melem_s\": {}, \"parallel_melem_s\": {}, \"copy_melem_s\": {}}}{}",
             r.name,
             num(r.ulp32),
             num(r.at32),

@@ -9,7 +9,6 @@
 use crate::driver;
 use crate::error::{Error, check_len};
 use crate::float::Float;
-use crate::lane::Lane;
 
 use super::gelu::{gelu_derivative_lane, gelu_lane};
 use super::sigmoid::{sigmoid_derivative_lane, sigmoid_lane};
@@ -164,7 +163,7 @@ pub fn glu_rows_backward<T: Float>(
 }
 
 fn check_rows(len: usize, cols: usize) -> Result<(), Error> {
-    if cols == 0 || cols % 2 != 0 || len % cols != 0 {
+    if cols == 0 || !cols.is_multiple_of(2) || !len.is_multiple_of(cols) {
         return Err(Error::InvalidShape {
             name: "cols",
             value: cols,
