@@ -17,18 +17,20 @@ use crate::vmath;
 pub(crate) fn sigmoid_lane<L: Lane>(x: L) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
-    // e = eh + el carries exp(-|x|) beyond one rounding; 1 + e = d + derr exactly (Fast2Sum,
-    // e <= 1) up to el. Dividing by d and correcting to first order in the small relative
-    // terms removes both the exp's and the denominator's last rounding from the budget.
+    // e = eh + el carries exp(-|x|) beyond one rounding; 1 + e = d + dlo (Fast2Sum, e <= 1).
     let (eh, el) = vmath::exp_parts(-x.abs());
     let d = one + eh;
-    let derr = ((one - d) + eh) + el;
+    let dlo = ((one - d) + eh) + el;
     let pos = x.ge(zero);
-    let num = L::select(pos, one, eh);
-    // Relative correction of the numerator: el/eh for x < 0 (0 where eh underflowed to 0).
-    let nrel = L::select(pos.or(eh.eq(zero)), zero, el / eh);
-    let q = num / d;
-    let r = q.mul_add(nrel - derr / d, q);
+    let nhi = L::select(pos, one, eh);
+    let nlo = L::select(pos, zero, el);
+    // One division: q = n/d from the reciprocal, then one correction step with the exact
+    // residual (n - q d), which removes the roundings of exp, of 1 + e and of q itself.
+    let inv = one / d;
+    let q = nhi * inv;
+    let (p, pe) = L::two_prod(q, d);
+    let c = ((nhi - p) - pe) + (nlo - q * dlo);
+    let r = c.mul_add(inv, q);
     L::select(x.is_nan(), x, r)
 }
 
@@ -36,14 +38,19 @@ pub(crate) fn sigmoid_lane<L: Lane>(x: L) -> L {
 #[inline(always)]
 pub(crate) fn sigmoid_derivative_lane<L: Lane>(x: L) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
-    let zero = L::splat(<L::Scalar as Float>::ZERO);
     let (eh, el) = vmath::exp_parts(-x.abs());
     let d = one + eh;
-    let derr = ((one - d) + eh) + el;
-    // e / (1 + e)^2 = (eh / d^2) (1 + el/eh - 2 derr/d) to first order (see sigmoid_lane).
-    let nrel = L::select(eh.eq(zero), zero, el / eh);
-    let q = eh / (d * d);
-    let r = q.mul_add(nrel - (derr + derr) / d, q);
+    let dlo = ((one - d) + eh) + el;
+    // e / (1 + e)^2 with one division: inv = fl(1/d), and 1/(d + dlo) = inv (1 + δ) with
+    // δ = (1 - inv d) - dlo inv, the first term exact from two_prod. Then
+    // (eh + el) inv² (1 + 2δ) = eh·i2h + [eh·i2l + el·i2h + 2δ·eh·i2h] with inv² = i2h + i2l.
+    let inv = one / d;
+    let (p, pe) = L::two_prod(inv, d);
+    let delta = ((one - p) - pe) - dlo * inv;
+    let (i2h, i2l) = L::two_prod(inv, inv);
+    let q = eh * i2h;
+    let corr = eh.mul_add(i2l, el * i2h) + (q + q) * delta;
+    let r = q + corr;
     L::select(x.is_nan(), x, r)
 }
 

@@ -64,8 +64,11 @@ pub fn exp<L: Lane>(x: L) -> L {
     let p = q + L::splat(<L::Scalar as Float>::ONE);
     // Scale by 2^n in two steps, so that n below the normal exponent range gives a correctly
     // rounded subnormal and n = bias + 1 (near overflow) stays finite until the last step.
-    let half = splat::<L>(0.5);
-    let n1 = (n * half).floor();
+    // n1 in the normal exponent range, n2 = n - n1 in [-p, 1]: both powers are normal, the
+    // first product is exact and only the last one rounds (once, into the subnormals).
+    let n1 = n
+        .max(L::splat(<L::Scalar as Float>::ONE - c.bias))
+        .min(L::splat(c.bias));
     let n2 = n - n1;
     let r = p * L::pow2i(n1) * L::pow2i(n2);
     let r = L::select(
@@ -90,8 +93,11 @@ pub fn exp_parts<L: Lane>(x: L) -> (L, L) {
     let p = q + one;
     // Fast2Sum: |q| < 1, so (1 - p) + q is the exact error of p.
     let perr = (one - p) + q;
-    let half = splat::<L>(0.5);
-    let n1 = (n * half).floor();
+    // n1 in the normal exponent range, n2 = n - n1 in [-p, 1]: both powers are normal, the
+    // first product is exact and only the last one rounds (once, into the subnormals).
+    let n1 = n
+        .max(L::splat(<L::Scalar as Float>::ONE - c.bias))
+        .min(L::splat(c.bias));
     let n2 = n - n1;
     let s1 = L::pow2i(n1);
     let s2 = L::pow2i(n2);
