@@ -119,7 +119,7 @@ fn rows_bit_identical() {
             assert!(same(&lgot, &lwant), "logsumexp cols={cols}");
         }
     }
-    let mut out = vec![0.0f32; 10];
+    let mut out = [0.0f32; 10];
     assert_eq!(
         nonlin::softmax(&[0.0f32; 12], 5, &mut out[..]).unwrap_err(),
         nonlin_parallel::softmax(&[0.0f32; 12], 5, &mut out[..]).unwrap_err()
