@@ -368,12 +368,28 @@ fn celu_derivative_impl<L: Lane>(x: L, sc: Scale<L>) -> L {
 
 #[inline]
 fn check_alpha<T: Float>(alpha: T) -> Result<(), Error> {
-    check_finite("alpha", alpha.to_f64())
+    check_finite("alpha", alpha.to_f64())?;
+    reject_subnormal(alpha)
+}
+
+/// A subnormal `alpha` has no exponent to carry separately (the `activations` fuzzer found
+/// NaN for `alpha = 5e-324`), so it is refused; 0 and normal values are accepted.
+#[inline]
+fn reject_subnormal<T: Float>(alpha: T) -> Result<(), Error> {
+    if alpha != T::ZERO && alpha.abs() < T::MIN_POSITIVE {
+        return Err(Error::InvalidParameter {
+            name: "alpha",
+            value: alpha.to_f64(),
+            requirement: "0 or a normal number",
+        });
+    }
+    Ok(())
 }
 
 #[inline]
 fn check_celu_alpha<T: Float>(alpha: T) -> Result<(), Error> {
-    check_nonzero("alpha", alpha.to_f64())
+    check_nonzero("alpha", alpha.to_f64())?;
+    reject_subnormal(alpha)
 }
 
 /// Exponential linear unit, `out[i] = x[i]` for `x[i] > 0`, else `alpha * expm1(x[i])`
