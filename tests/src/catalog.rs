@@ -59,7 +59,10 @@ fn sig(x: &Mp) -> Mp {
     one() / (Mp::with_val(MPFR_PREC, -x).exp() + 1u32)
 }
 fn softplus_mp(x: &Mp) -> Mp {
-    Mp::with_val(MPFR_PREC, x.exp_ref()).ln_1p()
+    // max(x, 0) + ln(1 + e^-|x|): no overflow of e^x even in MPFR's exponent range.
+    let a = Mp::with_val(MPFR_PREC, x.abs_ref());
+    let t = Mp::with_val(MPFR_PREC, -a).exp().ln_1p();
+    if *x > 0 { t + x } else { t }
 }
 fn phi_mp(x: &Mp) -> Mp {
     // Φ(x) = erfc(-x/√2)/2, in MPFR at 160 bits (no cancellation at this precision).
@@ -200,7 +203,8 @@ pub fn unary_kernels() -> Vec<Unary> {
             |x| if *x > 0 {
                 one()
             } else {
-                m((SLOPE as f32) as f64)
+                // The f64 kernel runs with slope = 0.01 in f64 (the f32 one with fl32(0.01)).
+                m(SLOPE)
             }
         ),
         k!(
