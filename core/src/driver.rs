@@ -5,237 +5,531 @@
 //! its value only, not on the slice's length, its position or the slice's alignment. This is
 //! the position independence that lets `nonlin-parallel` split work anywhere and stay
 //! bit-identical to a serial call.
+//!
+//! Kernels are passed as values of the `Kernel*` traits, whose `apply` is generic over the
+//! lane type, so that each driver can run them on the backend selected at run time
+//! ([`crate::backend`]); the [`lanes!`](crate::lanes) macro writes such a value from a
+//! closure-like body. The [`portable`] drivers take plain closures on `T::Lane` (the
+//! portable backend only), for code not yet written against the kernel traits.
 
+use crate::backend;
 use crate::error::{Error, check_len};
 use crate::float::Float;
-use crate::lane::Lane;
+use crate::lane::{Family, Lane, LaneFn};
 
-type L<T> = <T as Float>::Lane;
-type A<T> = <<T as Float>::Lane as Lane>::Array;
+/// A lane kernel of one input, for every backend.
+pub(crate) trait Kernel1<T: Float>: Copy {
+    fn apply<L: Lane<Scalar = T>>(self, x: L) -> L;
+}
+/// A lane kernel of two inputs.
+pub(crate) trait Kernel2<T: Float>: Copy {
+    fn apply<L: Lane<Scalar = T>>(self, a: L, b: L) -> L;
+}
+/// A lane kernel of three inputs.
+pub(crate) trait Kernel3<T: Float>: Copy {
+    fn apply<L: Lane<Scalar = T>>(self, a: L, b: L, c: L) -> L;
+}
+/// A lane kernel of three inputs and two outputs (backward passes with two gradients,
+/// losses with their gradient).
+pub(crate) trait Kernel3x2<T: Float>: Copy {
+    fn apply<L: Lane<Scalar = T>>(self, a: L, b: L, c: L) -> (L, L);
+}
 
-#[inline(always)]
-fn load<T: Float>(chunk: &[T]) -> L<T> {
-    let mut a = A::<T>::default();
-    // Callers pass chunks of exactly LANES elements (or a padded tail copy), so the lengths
-    // agree; `zip` keeps this free of any panic path.
-    for (d, s) in a.as_mut().iter_mut().zip(chunk) {
-        *d = *s;
-    }
-    L::<T>::from_array(a)
+/// Writes a `Kernel*` value from a closure-like body generic over the lane type `L` (and
+/// the element type `T`): `lanes!(|x| sigmoid_lane(x))`, or with captured values (of type
+/// `T` unless a type is given), `lanes!([alpha, sc: Parts<T>] |x| f(x, L::splat(alpha), sc))`;
+/// [`lanes2!`](crate::lanes2) writes a three-input kernel returning two lanes.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! lanes {
+    (@ty) => { T };
+    (@ty $t:ty) => { $t };
+    (@make $tr:ident, [$($cap:ident $(: $cty:ty)?),*], ($($arg:ident),+), $out:ty, $body:expr) => {{
+        struct K<T> {
+            $($cap: $crate::lanes!(@ty $($cty)?),)*
+            _t: core::marker::PhantomData<T>,
+        }
+        impl<T: $crate::Float> Clone for K<T> {
+            #[inline(always)]
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<T: $crate::Float> Copy for K<T> {}
+        impl<T: $crate::Float> $crate::driver::$tr<T> for K<T> {
+            #[inline(always)]
+            fn apply<L: $crate::Lane<Scalar = T>>(self, $($arg: L),+) -> $out {
+                let K { $($cap,)* .. } = self;
+                $body
+            }
+        }
+        K { $($cap,)* _t: core::marker::PhantomData }
+    }};
+    ($([$($cap:ident $(: $cty:ty)?),*])? |$a:ident| $body:expr) => {
+        $crate::lanes!(@make Kernel1, [$($($cap $(: $cty)?),*)?], ($a), L, $body)
+    };
+    ($([$($cap:ident $(: $cty:ty)?),*])? |$a:ident, $b:ident| $body:expr) => {
+        $crate::lanes!(@make Kernel2, [$($($cap $(: $cty)?),*)?], ($a, $b), L, $body)
+    };
+    ($([$($cap:ident $(: $cty:ty)?),*])? |$a:ident, $b:ident, $c:ident| $body:expr) => {
+        $crate::lanes!(@make Kernel3, [$($($cap $(: $cty)?),*)?], ($a, $b, $c), L, $body)
+    };
+}
+
+/// [`lanes!`](crate::lanes) for a three-input kernel returning two lanes ([`Kernel3x2`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! lanes2 {
+    ($([$($cap:ident $(: $cty:ty)?),*])? |$a:ident, $b:ident, $c:ident| $body:expr) => {
+        $crate::lanes!(@make Kernel3x2, [$($($cap $(: $cty)?),*)?], ($a, $b, $c), (L, L), $body)
+    };
 }
 
 #[inline(always)]
-fn store<T: Float>(v: L<T>, chunk: &mut [T]) {
+fn load<L: Lane>(chunk: &[L::Scalar]) -> L {
+    let mut a = L::Array::default();
+    // Callers pass chunks of exactly LANES elements, so the lengths agree; `zip` keeps this
+    // free of any panic path.
+    for (d, s) in a.as_mut().iter_mut().zip(chunk) {
+        *d = *s;
+    }
+    L::from_array(a)
+}
+
+#[inline(always)]
+fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
     let a = v.to_array();
     for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
         *d = *s;
     }
 }
 
+/// A tail of fewer than `LANES` elements, padded with zeros (harmless to every kernel and
+/// discarded after the call).
 #[inline(always)]
-fn load_padded<T: Float>(tail: &[T], pad: T) -> L<T> {
-    let mut a = A::<T>::default();
+fn load_padded<L: Lane>(tail: &[L::Scalar]) -> L {
+    let mut a = L::Array::default();
     for d in a.as_mut().iter_mut() {
-        *d = pad;
+        *d = <L::Scalar as Float>::ZERO;
     }
     for (d, s) in a.as_mut().iter_mut().zip(tail) {
         *d = *s;
     }
-    L::<T>::from_array(a)
+    L::from_array(a)
 }
 
-/// `out[i] = f(x[i])`, lane by lane. The padding value of the tail is zero, harmless to every
-/// kernel and discarded after the call.
+/// `out[i] = k(x[i])`, lane by lane.
 #[inline(always)]
-pub(crate) fn map<T: Float>(x: &[T], out: &mut [T], f: impl Fn(L<T>) -> L<T>) -> Result<(), Error> {
+pub(crate) fn map<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: K) -> Result<(), Error> {
     check_len("out", x.len(), out.len())?;
-    map_unchecked(x, out, f);
+    map_unchecked(x, out, k);
     Ok(())
 }
 
-/// [`map`] without the length check (`out` must be at least as long as `x`; extra is left).
+/// [`map`] without the length check (processes `min` of the lengths).
 #[inline(always)]
-pub(crate) fn map_unchecked<T: Float>(x: &[T], out: &mut [T], f: impl Fn(L<T>) -> L<T>) {
-    let n = T::LANES;
-    let mut xs = x.chunks_exact(n);
-    let mut os = out.chunks_exact_mut(n);
-    for (xc, oc) in (&mut xs).zip(&mut os) {
-        store(f(load(xc)), oc);
+pub(crate) fn map_unchecked<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: K) {
+    struct Job<'a, T, K>(&'a [T], &'a mut [T], K);
+    impl<T: Float, K: Kernel1<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let xt = xs.remainder();
-    if !xt.is_empty() {
-        let r = f(load_padded(xt, T::ZERO));
-        store(r, os.into_remainder());
+    impl<T: Float, K: Kernel1<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(x, out, k) = self;
+            let mut xs = x.chunks_exact(L::LANES);
+            let mut os = out.chunks_exact_mut(L::LANES);
+            for (xc, oc) in (&mut xs).zip(&mut os) {
+                store(k.apply(load::<L>(xc)), oc);
+            }
+            let xt = xs.remainder();
+            if !xt.is_empty() {
+                store(k.apply(load_padded::<L>(xt)), os.into_remainder());
+            }
+        }
     }
+    backend::run(Job(x, out, k))
 }
 
-/// `x[i] = f(x[i])` in place.
+/// `x[i] = k(x[i])` in place.
 #[inline(always)]
-pub(crate) fn map_inplace<T: Float>(x: &mut [T], f: impl Fn(L<T>) -> L<T>) {
-    let n = T::LANES;
-    let mut xs = x.chunks_exact_mut(n);
-    for xc in &mut xs {
-        let v = f(load(xc));
-        store(v, xc);
+pub(crate) fn map_inplace<T: Float, K: Kernel1<T>>(x: &mut [T], k: K) {
+    struct Job<'a, T, K>(&'a mut [T], K);
+    impl<T: Float, K: Kernel1<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let xt = xs.into_remainder();
-    if !xt.is_empty() {
-        let r = f(load_padded(xt, T::ZERO));
-        store(r, xt);
+    impl<T: Float, K: Kernel1<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(x, k) = self;
+            let mut xs = x.chunks_exact_mut(L::LANES);
+            for xc in &mut xs {
+                let v = k.apply(load::<L>(xc));
+                store(v, xc);
+            }
+            let xt = xs.into_remainder();
+            if !xt.is_empty() {
+                let v = k.apply(load_padded::<L>(xt));
+                store(v, xt);
+            }
+        }
     }
+    backend::run(Job(x, k))
 }
 
-/// `out[i] = f(a[i], b[i])`; `b` and `out` must have `a`'s length (`b_name` names `b` in the
-/// error).
+/// `out[i] = k(a[i], b[i])`; `b` and `out` must have `a`'s length (`b_name` and `out_name`
+/// name them in the error).
 #[inline(always)]
-pub(crate) fn map2<T: Float>(
+pub(crate) fn map2<T: Float, K: Kernel2<T>>(
     a: &[T],
     b: &[T],
     b_name: &'static str,
     out: &mut [T],
     out_name: &'static str,
-    f: impl Fn(L<T>, L<T>) -> L<T>,
+    k: K,
 ) -> Result<(), Error> {
     check_len(b_name, a.len(), b.len())?;
     check_len(out_name, a.len(), out.len())?;
-    map2_unchecked(a, b, out, f);
+    map2_unchecked(a, b, out, k);
     Ok(())
 }
 
 /// [`map2`] without the checks; processes `min` of the lengths.
 #[inline(always)]
-pub(crate) fn map2_unchecked<T: Float>(
-    a: &[T],
-    b: &[T],
-    out: &mut [T],
-    f: impl Fn(L<T>, L<T>) -> L<T>,
-) {
-    let n = T::LANES;
-    let mut as_ = a.chunks_exact(n);
-    let mut bs = b.chunks_exact(n);
-    let mut os = out.chunks_exact_mut(n);
-    for ((ac, bc), oc) in (&mut as_).zip(&mut bs).zip(&mut os) {
-        store(f(load(ac), load(bc)), oc);
+pub(crate) fn map2_unchecked<T: Float, K: Kernel2<T>>(a: &[T], b: &[T], out: &mut [T], k: K) {
+    struct Job<'a, T, K>(&'a [T], &'a [T], &'a mut [T], K);
+    impl<T: Float, K: Kernel2<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let at = as_.remainder();
-    if !at.is_empty() {
-        let r = f(
-            load_padded(at, T::ZERO),
-            load_padded(bs.remainder(), T::ZERO),
-        );
-        store(r, os.into_remainder());
+    impl<T: Float, K: Kernel2<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(a, b, out, k) = self;
+            let n = L::LANES;
+            let (mut as_, mut bs, mut os) = (
+                a.chunks_exact(n),
+                b.chunks_exact(n),
+                out.chunks_exact_mut(n),
+            );
+            for ((ac, bc), oc) in (&mut as_).zip(&mut bs).zip(&mut os) {
+                store(k.apply(load::<L>(ac), load::<L>(bc)), oc);
+            }
+            let at = as_.remainder();
+            if !at.is_empty() {
+                let r = k.apply(load_padded::<L>(at), load_padded::<L>(bs.remainder()));
+                store(r, os.into_remainder());
+            }
+        }
     }
+    backend::run(Job(a, b, out, k))
 }
 
-/// `a[i] = f(a[i], b[i])` in place on `a`.
+/// `a[i] = k(a[i], b[i])` in place on `a`.
 #[inline(always)]
-pub(crate) fn map2_inplace<T: Float>(
+pub(crate) fn map2_inplace<T: Float, K: Kernel2<T>>(
     a: &mut [T],
     b: &[T],
     b_name: &'static str,
-    f: impl Fn(L<T>, L<T>) -> L<T>,
+    k: K,
 ) -> Result<(), Error> {
     check_len(b_name, a.len(), b.len())?;
-    let n = T::LANES;
-    let mut as_ = a.chunks_exact_mut(n);
-    let mut bs = b.chunks_exact(n);
-    for (ac, bc) in (&mut as_).zip(&mut bs) {
-        let v = f(load(ac), load(bc));
-        store(v, ac);
+    struct Job<'a, T, K>(&'a mut [T], &'a [T], K);
+    impl<T: Float, K: Kernel2<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let at = as_.into_remainder();
-    if !at.is_empty() {
-        let r = f(
-            load_padded(at, T::ZERO),
-            load_padded(bs.remainder(), T::ZERO),
-        );
-        store(r, at);
+    impl<T: Float, K: Kernel2<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(a, b, k) = self;
+            let n = L::LANES;
+            let (mut as_, mut bs) = (a.chunks_exact_mut(n), b.chunks_exact(n));
+            for (ac, bc) in (&mut as_).zip(&mut bs) {
+                let v = k.apply(load::<L>(ac), load::<L>(bc));
+                store(v, ac);
+            }
+            let at = as_.into_remainder();
+            if !at.is_empty() {
+                let v = k.apply(load_padded::<L>(at), load_padded::<L>(bs.remainder()));
+                store(v, at);
+            }
+        }
     }
+    backend::run(Job(a, b, k));
     Ok(())
 }
 
-/// `out[i] = f(a[i], b[i], c[i])`; all four slices the same length (unchecked: callers check).
+/// `out[i] = k(a[i], b[i], c[i])`; all four slices the same length (unchecked: callers
+/// check; processes `min` of the lengths).
 #[inline(always)]
-pub(crate) fn map3_unchecked<T: Float>(
+pub(crate) fn map3_unchecked<T: Float, K: Kernel3<T>>(
     a: &[T],
     b: &[T],
     c: &[T],
     out: &mut [T],
-    f: impl Fn(L<T>, L<T>, L<T>) -> L<T>,
+    k: K,
 ) {
-    let n = T::LANES;
-    let mut as_ = a.chunks_exact(n);
-    let mut bs = b.chunks_exact(n);
-    let mut cs = c.chunks_exact(n);
-    let mut os = out.chunks_exact_mut(n);
-    for (((ac, bc), cc), oc) in (&mut as_).zip(&mut bs).zip(&mut cs).zip(&mut os) {
-        store(f(load(ac), load(bc), load(cc)), oc);
+    struct Job<'a, T, K>(&'a [T], &'a [T], &'a [T], &'a mut [T], K);
+    impl<T: Float, K: Kernel3<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let at = as_.remainder();
-    if !at.is_empty() {
-        let r = f(
-            load_padded(at, T::ZERO),
-            load_padded(bs.remainder(), T::ZERO),
-            load_padded(cs.remainder(), T::ZERO),
-        );
-        store(r, os.into_remainder());
+    impl<T: Float, K: Kernel3<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(a, b, c, out, k) = self;
+            let n = L::LANES;
+            let (mut as_, mut bs, mut cs) =
+                (a.chunks_exact(n), b.chunks_exact(n), c.chunks_exact(n));
+            let mut os = out.chunks_exact_mut(n);
+            for (((ac, bc), cc), oc) in (&mut as_).zip(&mut bs).zip(&mut cs).zip(&mut os) {
+                store(k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc)), oc);
+            }
+            let at = as_.remainder();
+            if !at.is_empty() {
+                let r = k.apply(
+                    load_padded::<L>(at),
+                    load_padded::<L>(bs.remainder()),
+                    load_padded::<L>(cs.remainder()),
+                );
+                store(r, os.into_remainder());
+            }
+        }
     }
+    backend::run(Job(a, b, c, out, k))
 }
 
-/// `(o1[i], o2[i]) = f(a[i], b[i], c[i])`; all slices the same length (unchecked: callers
+/// `(o1[i], o2[i]) = k(a[i], b[i], c[i])`; all slices the same length (unchecked: callers
 /// check). Used by backward passes that produce two gradients.
 #[inline(always)]
-pub(crate) fn map3_2out_unchecked<T: Float>(
+pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
     a: &[T],
     b: &[T],
     c: &[T],
     o1: &mut [T],
     o2: &mut [T],
-    f: impl Fn(L<T>, L<T>, L<T>) -> (L<T>, L<T>),
+    k: K,
 ) {
-    let n = T::LANES;
-    let mut as_ = a.chunks_exact(n);
-    let mut bs = b.chunks_exact(n);
-    let mut cs = c.chunks_exact(n);
-    let mut o1s = o1.chunks_exact_mut(n);
-    let mut o2s = o2.chunks_exact_mut(n);
-    for ((((ac, bc), cc), o1c), o2c) in (&mut as_)
-        .zip(&mut bs)
-        .zip(&mut cs)
-        .zip(&mut o1s)
-        .zip(&mut o2s)
-    {
-        let (r1, r2) = f(load(ac), load(bc), load(cc));
-        store(r1, o1c);
-        store(r2, o2c);
+    struct Job<'a, T, K>(&'a [T], &'a [T], &'a [T], &'a mut [T], &'a mut [T], K);
+    impl<T: Float, K: Kernel3x2<T>> LaneFn for Job<'_, T, K> {
+        type Output = ();
+        #[inline(always)]
+        fn call<B: Family>(self) {
+            self.go::<B::L<T>>()
+        }
     }
-    let at = as_.remainder();
-    if !at.is_empty() {
-        let (r1, r2) = f(
-            load_padded(at, T::ZERO),
-            load_padded(bs.remainder(), T::ZERO),
-            load_padded(cs.remainder(), T::ZERO),
-        );
-        store(r1, o1s.into_remainder());
-        store(r2, o2s.into_remainder());
+    impl<T: Float, K: Kernel3x2<T>> Job<'_, T, K> {
+        #[inline(always)]
+        fn go<L: Lane<Scalar = T>>(self) {
+            let Job(a, b, c, o1, o2, k) = self;
+            let n = L::LANES;
+            let (mut as_, mut bs, mut cs) =
+                (a.chunks_exact(n), b.chunks_exact(n), c.chunks_exact(n));
+            let (mut o1s, mut o2s) = (o1.chunks_exact_mut(n), o2.chunks_exact_mut(n));
+            for ((((ac, bc), cc), o1c), o2c) in (&mut as_)
+                .zip(&mut bs)
+                .zip(&mut cs)
+                .zip(&mut o1s)
+                .zip(&mut o2s)
+            {
+                let (r1, r2) = k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc));
+                store(r1, o1c);
+                store(r2, o2c);
+            }
+            let at = as_.remainder();
+            if !at.is_empty() {
+                let (r1, r2) = k.apply(
+                    load_padded::<L>(at),
+                    load_padded::<L>(bs.remainder()),
+                    load_padded::<L>(cs.remainder()),
+                );
+                store(r1, o1s.into_remainder());
+                store(r2, o2s.into_remainder());
+            }
+        }
     }
+    backend::run(Job(a, b, c, o1, o2, k))
 }
 
-/// Folds `f` over `x` lane by lane, the tail padded with `pad` (chosen by the caller so that
-/// padded elements contribute nothing, e.g. a value the predicate rejects).
-#[inline(always)]
-pub(crate) fn fold<T: Float, Acc>(x: &[T], pad: T, init: Acc, f: impl Fn(Acc, L<T>) -> Acc) -> Acc {
-    let n = T::LANES;
-    let mut xs = x.chunks_exact(n);
-    let mut acc = init;
-    for xc in &mut xs {
-        acc = f(acc, load(xc));
+/// Drivers taking plain closures on a lane type `L` chosen by the caller (no dispatch: the
+/// caller is already inside a backend, or uses `T::Lane`, the portable one). Same
+/// position-independence contract as the drivers above.
+///
+/// Each closure is called from exactly one place (whole lanes and the padded tail go through
+/// the same call), so that the compiler inlines it into the caller: a closure left out of
+/// line would be compiled without the caller's `#[target_feature]`s, and every lane
+/// operation in it would become a call.
+pub(crate) mod closure {
+    use crate::error::{Error, check_len};
+    use crate::float::Float;
+    use crate::lane::Lane;
+
+    /// A chunk of at most `LANES` elements as a lane, padded with `pad`.
+    #[inline(always)]
+    fn load<L: Lane>(chunk: &[L::Scalar], pad: L::Scalar) -> L {
+        let mut a = L::Array::default();
+        if chunk.len() < L::LANES {
+            for d in a.as_mut().iter_mut() {
+                *d = pad;
+            }
+        }
+        for (d, s) in a.as_mut().iter_mut().zip(chunk) {
+            *d = *s;
+        }
+        L::from_array(a)
     }
-    let xt = xs.remainder();
-    if !xt.is_empty() {
-        acc = f(acc, load_padded(xt, pad));
+
+    #[inline(always)]
+    fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
+        let a = v.to_array();
+        for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
+            *d = *s;
+        }
     }
-    acc
+
+    /// `out[i] = f(x[i])` over `min` of the lengths (tail padded with zeros).
+    #[inline(always)]
+    pub(crate) fn map_unchecked<T: Float, L: Lane<Scalar = T>>(
+        x: &[T],
+        out: &mut [T],
+        f: impl Fn(L) -> L,
+    ) {
+        for (xc, oc) in x.chunks(L::LANES).zip(out.chunks_mut(L::LANES)) {
+            store(f(load(xc, T::ZERO)), oc);
+        }
+    }
+
+    /// `dst[i] = f(src[i])`, or `dst[i] = f(dst[i])` in place when `src` is `None`.
+    #[inline(always)]
+    pub(crate) fn map_from<T: Float, L: Lane<Scalar = T>>(
+        src: Option<&[T]>,
+        dst: &mut [T],
+        f: impl Fn(L) -> L,
+    ) {
+        let n = L::LANES;
+        for (i, dc) in dst.chunks_mut(n).enumerate() {
+            let v = match src {
+                Some(s) => load(
+                    s.get(i * n..).unwrap_or(&[]).get(..dc.len()).unwrap_or(&[]),
+                    T::ZERO,
+                ),
+                None => load(dc, T::ZERO),
+            };
+            store(f(v), dc);
+        }
+    }
+
+    /// `out[i] = f(a[i], b[i])` over `min` of the lengths.
+    #[inline(always)]
+    pub(crate) fn map2_unchecked<T: Float, L: Lane<Scalar = T>>(
+        a: &[T],
+        b: &[T],
+        out: &mut [T],
+        f: impl Fn(L, L) -> L,
+    ) {
+        let n = L::LANES;
+        for ((ac, bc), oc) in a.chunks(n).zip(b.chunks(n)).zip(out.chunks_mut(n)) {
+            store(f(load(ac, T::ZERO), load(bc, T::ZERO)), oc);
+        }
+    }
+
+    /// `a[i] = f(a[i], b[i])` in place on `a`.
+    #[inline(always)]
+    pub(crate) fn map2_inplace<T: Float, L: Lane<Scalar = T>>(
+        a: &mut [T],
+        b: &[T],
+        b_name: &'static str,
+        f: impl Fn(L, L) -> L,
+    ) -> Result<(), Error> {
+        check_len(b_name, a.len(), b.len())?;
+        let n = L::LANES;
+        for (ac, bc) in a.chunks_mut(n).zip(b.chunks(n)) {
+            let v = f(load(ac, T::ZERO), load(bc, T::ZERO));
+            store(v, ac);
+        }
+        Ok(())
+    }
+
+    /// `out[i] = f(a[i], b[i], c[i])` over `min` of the lengths.
+    #[inline(always)]
+    pub(crate) fn map3_unchecked<T: Float, L: Lane<Scalar = T>>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        out: &mut [T],
+        f: impl Fn(L, L, L) -> L,
+    ) {
+        let n = L::LANES;
+        for (((ac, bc), cc), oc) in a
+            .chunks(n)
+            .zip(b.chunks(n))
+            .zip(c.chunks(n))
+            .zip(out.chunks_mut(n))
+        {
+            store(
+                f(load(ac, T::ZERO), load(bc, T::ZERO), load(cc, T::ZERO)),
+                oc,
+            );
+        }
+    }
+
+    /// `(o1[i], o2[i]) = f(a[i], b[i], c[i])` over `min` of the lengths.
+    #[inline(always)]
+    pub(crate) fn map3_2out_unchecked<T: Float, L: Lane<Scalar = T>>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        o1: &mut [T],
+        o2: &mut [T],
+        f: impl Fn(L, L, L) -> (L, L),
+    ) {
+        let n = L::LANES;
+        for ((((ac, bc), cc), o1c), o2c) in a
+            .chunks(n)
+            .zip(b.chunks(n))
+            .zip(c.chunks(n))
+            .zip(o1.chunks_mut(n))
+            .zip(o2.chunks_mut(n))
+        {
+            let (r1, r2) = f(load(ac, T::ZERO), load(bc, T::ZERO), load(cc, T::ZERO));
+            store(r1, o1c);
+            store(r2, o2c);
+        }
+    }
+
+    /// Folds `f` over `x` lane by lane, the tail padded with `pad` (chosen by the caller so
+    /// that padded elements contribute nothing, e.g. a value the predicate rejects).
+    #[inline(always)]
+    pub(crate) fn fold<T: Float, L: Lane<Scalar = T>, Acc>(
+        x: &[T],
+        pad: T,
+        init: Acc,
+        f: impl Fn(Acc, L) -> Acc,
+    ) -> Acc {
+        let mut acc = init;
+        for xc in x.chunks(L::LANES) {
+            acc = f(acc, load(xc, pad));
+        }
+        acc
+    }
 }
 
 #[cfg(test)]
@@ -254,7 +548,7 @@ mod tests {
         let x: [f32; 19] = core::array::from_fn(|i| i as f32);
         for n in 0..=19 {
             let mut out = [-1.0f32; 19];
-            map(&x[..n], &mut out[..n], double).unwrap();
+            map(&x[..n], &mut out[..n], lanes!(|v| double(v))).unwrap();
             for (i, &o) in out.iter().enumerate() {
                 let want = if i < n { 2.0 * i as f32 } else { -1.0 };
                 assert_eq!(o, want, "len {n} index {i}");
@@ -265,7 +559,7 @@ mod tests {
     #[test]
     fn map_rejects_length_mismatch_without_writing() {
         let mut out = [5.0f64; 3];
-        let e = map(&[1.0f64; 4], &mut out, double).unwrap_err();
+        let e = map(&[1.0f64; 4], &mut out, lanes!(|v| double(v))).unwrap_err();
         assert_eq!(
             e,
             Error::LengthMismatch {
@@ -281,13 +575,21 @@ mod tests {
     fn inplace_and_two_input_drivers() {
         for n in 0..=11 {
             let mut a: [f64; 11] = core::array::from_fn(|i| i as f64);
-            map_inplace(&mut a[..n], double);
+            map_inplace(&mut a[..n], lanes!(|v| double(v)));
             for (i, v) in a.iter().enumerate() {
                 assert_eq!(*v, if i < n { 2.0 * i as f64 } else { i as f64 });
             }
             let b = [1.0f64; 11];
             let mut o = [0.0f64; 11];
-            map2(&a[..n], &b[..n], "b", &mut o[..n], "out", |x, y| x + y).unwrap();
+            map2(
+                &a[..n],
+                &b[..n],
+                "b",
+                &mut o[..n],
+                "out",
+                lanes!(|x, y| x + y),
+            )
+            .unwrap();
             for (oi, ai) in o.iter().zip(&a).take(n) {
                 assert_eq!(*oi, ai + 1.0);
             }
@@ -299,7 +601,7 @@ mod tests {
                 "grad_out",
                 &mut [0.0; 3],
                 "grad_in",
-                |x, _| x
+                lanes!(|x, _y| x)
             )
             .is_err()
         );
@@ -309,7 +611,7 @@ mod tests {
     fn fold_counts_with_padding_excluded() {
         let x = [1.0f32, -1.0, 2.0, 0.0, 3.0, -4.0, 5.0, 6.0, 7.0, -8.0, 9.0];
         let zero = <f32 as Float>::Lane::splat(0.0);
-        let n = fold(&x, 0.0f32, 0u32, |acc, v| {
+        let n = closure::fold(&x, 0.0f32, 0u32, |acc, v: <f32 as Float>::Lane| {
             acc + <f32 as Float>::Lane::count(v.gt(zero))
         });
         assert_eq!(n, 7);
@@ -329,21 +631,21 @@ mod tests {
             100.0,
         ];
         let mut o = [0.0f32; 8];
-        map(&x, &mut o, vmath::exp).unwrap();
+        map(&x, &mut o, lanes!(|v| vmath::exp(v))).unwrap();
         assert_eq!(&o[..4], &[1.0, 1.0, f32::INFINITY, 0.0]);
         assert!(o[4].is_nan());
         assert!((o[5] - core::f32::consts::E).abs() <= f32::EPSILON * 3.0);
         assert_eq!(o[6], 0.0);
         assert_eq!(o[7], f32::INFINITY);
-        map(&x, &mut o, vmath::ln).unwrap();
+        map(&x, &mut o, lanes!(|v| vmath::ln(v))).unwrap();
         assert_eq!(o[0], f32::NEG_INFINITY);
         assert_eq!(o[2], f32::INFINITY);
         assert!(o[3].is_nan() && o[4].is_nan() && o[6].is_nan());
         assert_eq!(o[5], 0.0);
-        map(&x, &mut o, vmath::log1p).unwrap();
+        map(&x, &mut o, lanes!(|v| vmath::log1p(v))).unwrap();
         assert_eq!(o[0].to_bits(), 0.0f32.to_bits());
         assert_eq!(o[1].to_bits(), (-0.0f32).to_bits());
-        map(&x, &mut o, vmath::expm1).unwrap();
+        map(&x, &mut o, lanes!(|v| vmath::expm1(v))).unwrap();
         assert_eq!(o[3], -1.0);
         assert_eq!(o[1].to_bits(), (-0.0f32).to_bits());
     }

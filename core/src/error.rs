@@ -47,6 +47,12 @@ pub enum Error {
         /// The number of classes.
         classes: usize,
     },
+    /// [`set_backend`](crate::backend::set_backend) asked for a backend this CPU or build
+    /// cannot run.
+    UnsupportedBackend {
+        /// The backend's name.
+        requested: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -67,6 +73,10 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "invalid parameter: `{name}` = {value} ({name} must be {requirement})"
+            ),
+            Error::UnsupportedBackend { requested } => write!(
+                f,
+                "unsupported backend: `{requested}` cannot run on this CPU or in this build"
             ),
             Error::InvalidShape { name, value, len } => write!(
                 f,

@@ -5,10 +5,23 @@ use crate::lane::Lane;
 use core::fmt::{Debug, Display};
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    /// Seals [`Float`](super::Float); its associated types name the lane types of the
+    /// run-time backends, which code outside the crate cannot name (the trait is
+    /// unreachable from outside).
+    pub trait Sealed {
+        /// The AVX2+FMA lane of this element type.
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type Avx: crate::lane::Lane<Scalar = Self>;
+    }
+    impl Sealed for f32 {
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type Avx = crate::backend::avx2::F32x8;
+    }
+    impl Sealed for f64 {
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type Avx = crate::backend::avx2::F64x4;
+    }
 }
 
 /// A floating-point element type the kernels accept: `f32` or `f64` (sealed).
@@ -125,8 +138,7 @@ pub struct VmConsts<T: 'static> {
 macro_rules! impl_float {
     ($t:ident, $lane:ty, $lanes:expr, $name:expr,
      exp = $exp:path, expm1 = $expm1:path, ln = $ln:path, ln1p = $ln1p:path,
-     tanh = $tanh:path, erf = $erf:path, erfc = $erfc:path, sqrt = $sqrt:path, fma = $fma:path,
-     consts = $consts:expr) => {
+     tanh = $tanh:path, erf = $erf:path, erfc = $erfc:path, sqrt = $sqrt:path, fma = $fma:path, consts = $consts:expr) => {
         impl Float for $t {
             type Lane = $lane;
             const LANES: usize = $lanes;

@@ -108,6 +108,35 @@ pub trait Lane:
     const HAS_FMA: bool;
 }
 
+/// A lane backend seen as a family of lane types, one per element type: `B::L<f32>` and
+/// `B::L<f64>` are the backend's vectors. Hidden: an implementation detail of the dispatch
+/// (see [`crate::backend`]), not a stable API.
+#[doc(hidden)]
+pub trait Family: Copy + 'static {
+    /// The backend's lane type for element type `T`.
+    type L<T: Float>: Lane<Scalar = T>;
+}
+
+/// The portable backend: `T::Lane` (`wide`).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Portable;
+
+impl Family for Portable {
+    type L<T: Float> = <T as Float>::Lane;
+}
+
+/// A computation written once for every lane backend: [`crate::backend`] calls
+/// [`LaneFn::call`] with the backend selected at run time. Hidden: the drivers use it; it is
+/// not a stable API.
+#[doc(hidden)]
+pub trait LaneFn {
+    /// What the computation returns.
+    type Output;
+    /// Runs the computation on backend `B`.
+    fn call<B: Family>(self) -> Self::Output;
+}
+
 macro_rules! impl_wide_lane {
     ($lane:ident, $t:ident, $u:ident, $ut:ident, $n:expr, $mant:expr) => {
         impl Lane for $lane {

@@ -21,7 +21,11 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod activation;
+pub mod backend;
 mod driver;
 mod error;
 mod float;
@@ -33,7 +37,10 @@ pub mod softmax;
 pub mod vmath;
 
 pub use activation::*;
+pub use backend::Backend;
 pub use error::Error;
 pub use float::{Float, VmConsts};
 pub use lane::Lane;
+#[doc(hidden)]
+pub use lane::LaneFn;
 pub use softmax::*;

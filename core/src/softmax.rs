@@ -80,14 +80,19 @@
 //! [`MaskedRow::Nan`] (through [`softmax_with`] / [`log_softmax_with`]) reproduces PyTorch.
 //! `logsumexp` of such a row is `ln 0 = -inf` under both policies.
 
+use crate::backend;
 use crate::driver;
 use crate::error::{Error, check_len, check_positive};
 use crate::float::Float;
-use crate::lane::Lane;
+use crate::lane::{Family, Lane, LaneFn};
 use crate::vmath;
 
-type Ln<T> = <T as Float>::Lane;
-type D = <f64 as Float>::Lane;
+/// The lane of element type `T` on backend `B`.
+type Ln<B, T> = <B as Family>::L<T>;
+/// `f64` lanes on backend `B` (the per-lane sums).
+type D<B> = <B as Family>::L<f64>;
+/// Portable `f64` lanes, for the scalar helpers run once per row.
+type P64 = <f64 as Float>::Lane;
 
 /// Lane-sized chunks per block of the online pass: the block is read once for its maximum,
 /// then once more (from L1) for its terms.
@@ -108,7 +113,7 @@ const LAG: f64 = 16.0;
 // Scalar helpers (once per row), in f64 through the crate's own vector math.
 
 #[inline(always)]
-fn first(v: D) -> f64 {
+fn first(v: P64) -> f64 {
     v.to_array()[0]
 }
 
@@ -119,22 +124,22 @@ fn first_t<L: Lane>(v: L) -> f64 {
 
 #[inline]
 pub(crate) fn exp64(x: f64) -> f64 {
-    first(vmath::exp(D::splat(x)))
+    first(vmath::exp(P64::splat(x)))
 }
 
 #[inline]
 pub(crate) fn expm1_64(x: f64) -> f64 {
-    first(vmath::expm1(D::splat(x)))
+    first(vmath::expm1(P64::splat(x)))
 }
 
 #[inline]
 pub(crate) fn ln64(x: f64) -> f64 {
-    first(vmath::ln(D::splat(x)))
+    first(vmath::ln(P64::splat(x)))
 }
 
 #[inline]
 pub(crate) fn log1p64(x: f64) -> f64 {
-    first(vmath::log1p(D::splat(x)))
+    first(vmath::log1p(P64::splat(x)))
 }
 
 /// Knuth's TwoSum: `s + e = a + b` exactly.
@@ -148,7 +153,7 @@ pub(crate) fn two_sum(a: f64, b: f64) -> (f64, f64) {
 /// Exact product `h + l = a * b`.
 #[inline]
 pub(crate) fn two_prod(a: f64, b: f64) -> (f64, f64) {
-    let (h, l) = D::two_prod(D::splat(a), D::splat(b));
+    let (h, l) = P64::two_prod(P64::splat(a), P64::splat(b));
     (first(h), first(l))
 }
 
@@ -191,7 +196,7 @@ fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
     }
     let (d, e) = two_sum(a, -b);
     let (q, rr) = div_dd(d, e, t);
-    first(vmath::exp_dd(D::splat(q), D::splat(rr)))
+    first(vmath::exp_dd(P64::splat(q), P64::splat(rr)))
 }
 
 /// `(hi, lo)` in `T`: `hi = round(v.0)`, `lo = round(v.0 - hi + v.1)`.
@@ -284,7 +289,7 @@ pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L, k: f64) -> L
 /// gradient scale); then `k = 0`, and the outputs [`term`] flushes are below the subnormal
 /// range anyway.
 #[inline(always)]
-pub(crate) fn write_factor<T: Float>(v: (f64, f64)) -> (Ln<T>, Ln<T>, f64) {
+pub(crate) fn write_factor<B: Family, T: Float>(v: (f64, f64)) -> (Ln<B, T>, Ln<B, T>, f64) {
     let s = libm::ldexp(1.0, -(WRITE_K as i32));
     let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32);
     let k = if (v.0 * s).abs() >= floor || v.0 == 0.0 {
@@ -294,28 +299,28 @@ pub(crate) fn write_factor<T: Float>(v: (f64, f64)) -> (Ln<T>, Ln<T>, f64) {
     };
     let s = libm::ldexp(1.0, -(k as i32));
     let (h, l) = split_t::<T>((v.0 * s, v.1 * s));
-    (Ln::<T>::splat(h), Ln::<T>::splat(l), k)
+    (Ln::<B, T>::splat(h), Ln::<B, T>::splat(l), k)
 }
 
 #[inline(always)]
-pub(crate) fn load_full<T: Float, U: Float>(src: &[T]) -> Ln<U> {
-    let mut a = <Ln<U> as Lane>::Array::default();
+pub(crate) fn load_full<B: Family, T: Float, U: Float>(src: &[T]) -> Ln<B, U> {
+    let mut a = <Ln<B, U> as Lane>::Array::default();
     for (d, s) in a.as_mut().iter_mut().zip(src) {
         *d = U::from_f64(s.to_f64());
     }
-    Ln::<U>::from_array(a)
+    Ln::<B, U>::from_array(a)
 }
 
 #[inline(always)]
-pub(crate) fn load_pad<T: Float, U: Float>(src: &[T], pad: U) -> Ln<U> {
-    let mut a = <Ln<U> as Lane>::Array::default();
+pub(crate) fn load_pad<B: Family, T: Float, U: Float>(src: &[T], pad: U) -> Ln<B, U> {
+    let mut a = <Ln<B, U> as Lane>::Array::default();
     for d in a.as_mut().iter_mut() {
         *d = pad;
     }
     for (d, s) in a.as_mut().iter_mut().zip(src) {
         *d = U::from_f64(s.to_f64());
     }
-    Ln::<U>::from_array(a)
+    Ln::<B, U>::from_array(a)
 }
 
 /// Largest element of a lane (NaN elements ignored: NaN is detected through the sums).
@@ -334,26 +339,36 @@ fn hmax<L: Lane>(v: L) -> f64 {
 /// Per-lane-position sums, held in `f64x4` registers (two for an `f32x8`): plain `f64` for
 /// `f32` terms (exact enough: `n 2^-53`), TwoSum (double-double) for `f64` terms.
 #[derive(Clone, Copy)]
-pub(crate) struct Acc {
-    hi: [D; 2],
-    lo: [D; 2],
+pub(crate) struct Acc<B: Family> {
+    hi: [D<B>; 2],
+    lo: [D<B>; 2],
+}
+
+/// `f64` lanes of backend `B` from an array (of that lane's width).
+#[inline(always)]
+fn d_from<B: Family>(x: &[f64]) -> D<B> {
+    let mut a = <D<B> as Lane>::Array::default();
+    for (d, &s) in a.as_mut().iter_mut().zip(x) {
+        *d = s;
+    }
+    D::<B>::from_array(a)
 }
 
 /// A lane as two `f64x4` (the second is zero for 4-lane types).
 #[inline(always)]
-fn to_d<L: Lane>(v: L) -> [D; 2] {
+fn to_d<B: Family, L: Lane>(v: L) -> [D<B>; 2] {
     let a = v.to_array();
     let mut x = [[0.0f64; 4]; 2];
     for (d, &e) in x.iter_mut().flatten().zip(a.as_ref()) {
         *d = e.to_f64();
     }
-    [D::from_array(x[0]), D::from_array(x[1])]
+    [d_from::<B>(&x[0]), d_from::<B>(&x[1])]
 }
 
-impl Acc {
+impl<B: Family> Acc<B> {
     #[inline(always)]
     pub(crate) fn new() -> Self {
-        let z = D::splat(0.0);
+        let z = D::<B>::splat(0.0);
         Acc {
             hi: [z, z],
             lo: [z, z],
@@ -361,7 +376,7 @@ impl Acc {
     }
 
     #[inline(always)]
-    fn add_d(&mut self, v: [D; 2], halves: usize, exact: bool) {
+    fn add_d(&mut self, v: [D<B>; 2], halves: usize, exact: bool) {
         for ((h, l), x) in self
             .hi
             .iter_mut()
@@ -372,9 +387,9 @@ impl Acc {
             if exact {
                 let (s, e) = two_sum_l(*h, x);
                 *h = s;
-                *l += e;
+                *l = *l + e;
             } else {
-                *h += x;
+                *h = *h + x;
             }
         }
     }
@@ -382,7 +397,7 @@ impl Acc {
     #[inline(always)]
     pub(crate) fn add<L: Lane>(&mut self, v: L) {
         let exact = <L::Scalar as Float>::MANTISSA_DIGITS >= 53;
-        self.add_d(to_d(v), L::LANES.div_ceil(4), exact);
+        self.add_d(to_d::<B, L>(v), L::LANES.div_ceil(4), exact);
     }
 
     /// Adds the exact products `a * b` (in `f64` for `f32` lanes, where the product of two
@@ -391,24 +406,24 @@ impl Acc {
     pub(crate) fn add_prod<L: Lane>(&mut self, a: L, b: L) {
         let halves = L::LANES.div_ceil(4);
         if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
-            let (x, y) = (to_d(a), to_d(b));
+            let (x, y) = (to_d::<B, L>(a), to_d::<B, L>(b));
             self.add_d([x[0] * y[0], x[1] * y[1]], halves, false);
         } else {
             let (p, e) = L::two_prod(a, b);
-            self.add_d(to_d(p), halves, true);
-            let e = to_d(e);
+            self.add_d(to_d::<B, L>(p), halves, true);
+            let e = to_d::<B, L>(e);
             for (l, x) in self.lo.iter_mut().zip(e).take(halves) {
-                *l += x;
+                *l = *l + x;
             }
         }
     }
 
     #[inline(always)]
     fn scale(&mut self, f: f64) {
-        let f = D::splat(f);
+        let f = D::<B>::splat(f);
         for (h, l) in self.hi.iter_mut().zip(self.lo.iter_mut()) {
-            *h *= f;
-            *l *= f;
+            *h = *h * f;
+            *l = *l * f;
         }
     }
 
@@ -417,7 +432,12 @@ impl Acc {
     pub(crate) fn total(&self) -> (f64, f64) {
         let mut t = (0.0, 0.0);
         for (h, l) in self.hi.iter().zip(self.lo.iter()) {
-            for (&a, &b) in h.to_array().iter().zip(l.to_array().iter()) {
+            for (&a, &b) in h
+                .to_array()
+                .as_ref()
+                .iter()
+                .zip(l.to_array().as_ref().iter())
+            {
                 t = dd_add(t, (a, b));
             }
         }
@@ -474,24 +494,24 @@ impl Stats {
 /// The online max-and-sum pass over one row: input elements `T`, computed in `U` lanes
 /// (`U = T` for softmax/log_softmax, `U = f64` for `logsumexp` of `f32` rows).
 #[inline(always)]
-pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -> Stats {
+pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -> Stats {
     let n = U::LANES;
-    let tl = Ln::<U>::splat(t);
+    let tl = Ln::<B, U>::splat(t);
     let t64 = t.to_f64();
     let mut m = f64::NEG_INFINITY;
     let mut r = f64::NEG_INFINITY;
-    let mut acc = Acc::new();
+    let mut acc = Acc::<B>::new();
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
     for block in row.chunks(n * BLOCK_CHUNKS) {
-        let mut vmax = Ln::<U>::splat(U::NEG_INFINITY);
+        let mut vmax = Ln::<B, U>::splat(U::NEG_INFINITY);
         let mut it = block.chunks_exact(n);
         for c in &mut it {
-            vmax = vmax.max(load_full::<T, U>(c));
+            vmax = vmax.max(load_full::<B, T, U>(c));
         }
         let rem = it.remainder();
         if !rem.is_empty() {
-            vmax = vmax.max(load_pad::<T, U>(rem, U::NEG_INFINITY));
+            vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
         }
         let bm = hmax(vmax);
         if bm > m {
@@ -518,21 +538,18 @@ pub(crate) fn row_stats<T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -
             count = 0;
             m = bm;
         }
-        let ml = Ln::<U>::splat(U::from_f64(m));
-        let nr = Ln::<U>::splat(U::from_f64(-r));
-        let mut step = |v: Ln<U>| {
-            let e = term::<Ln<U>, TEMP>(v, nr, tl, 0.0);
+        let ml = Ln::<B, U>::splat(U::from_f64(m));
+        let nr = Ln::<B, U>::splat(U::from_f64(-r));
+        for c in block.chunks(n) {
+            let v = if c.len() == n {
+                load_full::<B, T, U>(c)
+            } else {
+                load_pad::<B, T, U>(c, U::NEG_INFINITY)
+            };
+            let e = term::<Ln<B, U>, TEMP>(v, nr, tl, 0.0);
             let eq = v.eq(ml);
-            count += u64::from(Ln::<U>::count(eq));
-            acc.add(Ln::<U>::select(eq, zero(), e));
-        };
-        let mut it = block.chunks_exact(n);
-        for c in &mut it {
-            step(load_full::<T, U>(c));
-        }
-        let rem = it.remainder();
-        if !rem.is_empty() {
-            step(load_pad::<T, U>(rem, U::NEG_INFINITY));
+            count += u64::from(Ln::<B, U>::count(eq));
+            acc.add(Ln::<B, U>::select(eq, zero(), e));
         }
     }
     let s = dd_add(acc.total(), extra);
@@ -685,7 +702,7 @@ fn exp_ref(a: f64, r: f64, k: f64, grid: bool, up: bool) -> f64 {
     let (d, de) = two_sum(a, -p);
     let lo = clean64(de - (pe + k * LN2_TAIL));
     let (d, lo) = if up { (d, lo) } else { (-d, -lo) };
-    first(vmath::exp_dd(D::splat(d), D::splat(lo)))
+    first(vmath::exp_dd(P64::splat(d), P64::splat(lo)))
 }
 
 /// The exponent reference of the fast pass, as lanes: `r` itself (negated) for
@@ -721,28 +738,24 @@ impl<L: Lane> RefLanes<L> {
 /// Calls `f` on each lane of `src` (the tail padded with `pad`) and, when `STORE`, writes
 /// its result to the same positions of `dst` (`dst` as long as `src`).
 #[inline(always)]
-fn lanes<T: Float, U: Float, const STORE: bool>(
+fn lanes<B: Family, T: Float, U: Float, const STORE: bool>(
     src: &[T],
     pad: U,
     dst: &mut [T],
-    mut f: impl FnMut(Ln<U>) -> Ln<U>,
+    mut f: impl FnMut(Ln<B, U>) -> Ln<B, U>,
 ) {
     let n = U::LANES;
-    let mut it = src.chunks_exact(n);
-    let mut dt = dst.chunks_exact_mut(n);
-    for c in &mut it {
-        let r = f(load_full::<T, U>(c));
+    // One call of `f` for whole lanes and the padded tail alike (see `driver::closure`).
+    let mut dt = dst.chunks_mut(n);
+    for c in src.chunks(n) {
+        let v = if c.len() == n {
+            load_full::<B, T, U>(c)
+        } else {
+            load_pad::<B, T, U>(c, pad)
+        };
+        let r = f(v);
         if STORE && let Some(d) = dt.next() {
             for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
-                *o = T::from_f64(v.to_f64());
-            }
-        }
-    }
-    let rem = it.remainder();
-    if !rem.is_empty() {
-        let r = f(load_pad::<T, U>(rem, pad));
-        if STORE {
-            for (o, v) in dt.into_remainder().iter_mut().zip(r.to_array().as_ref()) {
                 *o = T::from_f64(v.to_f64());
             }
         }
@@ -770,16 +783,16 @@ pub(crate) struct Fast {
 /// runs [`row_stats`], whose special-row policies apply unchanged), and on the grid path
 /// for rows beyond [`GRID_LIMIT`].
 #[inline(always)]
-fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
+fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: bool>(
     row: &[T],
     dst: &mut [T],
 ) -> Option<Fast> {
     let n = U::LANES;
     let nb = n * BLOCK_CHUNKS;
-    let sc = vmath::splat::<Ln<U>>(if STORE { STORE_SCALE } else { 1.0 });
+    let sc = vmath::splat::<Ln<B, U>>(if STORE { STORE_SCALE } else { 1.0 });
     let lim = if U::MANTISSA_DIGITS >= 53 {
         GRID_LIMIT_F64
-    } else if Ln::<U>::HAS_FMA {
+    } else if Ln::<B, U>::HAS_FMA {
         GRID_LIMIT_FMA
     } else {
         GRID_LIMIT
@@ -788,21 +801,21 @@ fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
     let mut m = f64::NEG_INFINITY;
     let mut r = f64::NEG_INFINITY;
     let mut k = f64::NEG_INFINITY;
-    let mut rl = RefLanes::<Ln<U>>::new(0.0, 0.0);
-    let mut acc = Acc::new();
+    let mut rl = RefLanes::<Ln<B, U>>::new(0.0, 0.0);
+    let mut acc = Acc::<B>::new();
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
     let mut valid_from = 0;
     // Sum of the inputs: NaN when the row holds a NaN (the grid path's clamp may hide it).
-    let mut vsum = zero::<Ln<U>>();
-    let mut mlane = Ln::<U>::splat(U::NEG_INFINITY);
+    let mut vsum = zero::<Ln<B, U>>();
+    let mut mlane = Ln::<B, U>::splat(U::NEG_INFINITY);
     let mut dblocks = dst.chunks_mut(nb);
     for (bi, block) in row.chunks(nb).enumerate() {
         let db = dblocks.next().unwrap_or(&mut []);
-        let mut vmax = Ln::<U>::splat(U::NEG_INFINITY);
+        let mut vmax = Ln::<B, U>::splat(U::NEG_INFINITY);
         let mut it = block.chunks_exact(n);
         for c in &mut it {
-            let v = load_full::<T, U>(c);
+            let v = load_full::<B, T, U>(c);
             vmax = vmax.max(v);
             if GRID {
                 vsum = vsum + v;
@@ -810,14 +823,14 @@ fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
         }
         let rem = it.remainder();
         if !rem.is_empty() {
-            vmax = vmax.max(load_pad::<T, U>(rem, U::NEG_INFINITY));
+            vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
             if GRID {
-                vsum = vsum + load_pad::<T, U>(rem, U::ZERO);
+                vsum = vsum + load_pad::<B, T, U>(rem, U::ZERO);
             }
         }
         // Most blocks lie wholly below the running maximum: one compare settles that, and
         // they need neither the horizontal maximum nor the arg-max bookkeeping.
-        let below = Ln::<U>::count(vmax.ge(mlane)) == 0;
+        let below = Ln::<B, U>::count(vmax.ge(mlane)) == 0;
         let bm = if below { f64::NEG_INFINITY } else { hmax(vmax) };
         if bm == f64::INFINITY {
             return None;
@@ -851,25 +864,25 @@ fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
                 valid_from = bi * nb;
             } else {
                 // The counted maxima become terms, computed as every other term.
-                let g = rl.term::<GRID>(Ln::<U>::splat(U::from_f64(m)));
+                let g = rl.term::<GRID>(Ln::<B, U>::splat(U::from_f64(m)));
                 extra = dd_add_f64(extra, count as f64 * first_t(g));
             }
             count = 0;
             m = bm;
-            mlane = Ln::<U>::splat(U::from_f64(m));
+            mlane = Ln::<B, U>::splat(U::from_f64(m));
         }
         if !below && bm == m {
             // The block holds the running maximum: count its copies instead of adding them.
-            let ml = Ln::<U>::splat(U::from_f64(m));
-            lanes::<T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+            let ml = Ln::<B, U>::splat(U::from_f64(m));
+            lanes::<B, T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
                 let e = rl.term::<GRID>(v);
                 let eq = v.eq(ml);
-                count += u64::from(Ln::<U>::count(eq));
-                acc.add(Ln::<U>::select(eq, zero(), e));
+                count += u64::from(Ln::<B, U>::count(eq));
+                acc.add(Ln::<B, U>::select(eq, zero(), e));
                 e * sc
             });
         } else {
-            lanes::<T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+            lanes::<B, T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
                 let e = rl.term::<GRID>(v);
                 acc.add(e);
                 e * sc
@@ -907,26 +920,26 @@ fn row_stats_fast<T: Float, U: Float, const STORE: bool, const GRID: bool>(
 /// `f64` lanes) where the row's range allows, TwoSum terms otherwise; `None` for the special rows (see
 /// [`row_stats_fast`]). With `STORE` (`f32` rows only) the terms go to `dst`.
 #[inline(always)]
-pub(crate) fn fast_stats<T: Float, U: Float, const STORE: bool>(
+pub(crate) fn fast_stats<B: Family, T: Float, U: Float, const STORE: bool>(
     row: &[T],
     dst: &mut [T],
 ) -> Option<Fast> {
     // f64 rows keep the TwoSum terms: their measured worst cases are those of the careful
     // pass, while the grid's were up to 0.5 ULP worse (an f64 row has no margin to spare).
     if T::MANTISSA_DIGITS < 53
-        && let Some(f) = row_stats_fast::<T, U, STORE, true>(row, dst)
+        && let Some(f) = row_stats_fast::<B, T, U, STORE, true>(row, dst)
     {
         return Some(f);
     }
-    row_stats_fast::<T, U, STORE, false>(row, dst)
+    row_stats_fast::<B, T, U, STORE, false>(row, dst)
 }
 
 /// [`row_stats`] (`T = 1`) through the fast pass where it applies.
 #[inline(always)]
-pub(crate) fn row_stats1<T: Float, U: Float>(row: &[T]) -> Stats {
-    match fast_stats::<T, U, false>(row, &mut []) {
+pub(crate) fn row_stats1<B: Family, T: Float, U: Float>(row: &[T]) -> Stats {
+    match fast_stats::<B, T, U, false>(row, &mut []) {
         Some(f) => f.st,
-        None => row_stats::<T, U, false>(row, U::ONE),
+        None => row_stats::<B, T, U, false>(row, U::ONE),
     }
 }
 
@@ -940,7 +953,7 @@ pub(crate) fn row_stats1<T: Float, U: Float>(row: &[T]) -> Stats {
 /// row of ties exactly `1/k`). Returns `false`, having written nothing, when `c` is so
 /// small that the factor's low part would lose bits below `T`'s normal range.
 #[inline(always)]
-pub(crate) fn write_scaled_fast<T: Float>(
+pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     src: Option<&[T]>,
     dst: &mut [T],
     fs: &Fast,
@@ -955,37 +968,37 @@ pub(crate) fn write_scaled_fast<T: Float>(
         return false;
     }
     let (h, l) = split_t::<T>((a, b));
-    let (fh, fl) = (Ln::<T>::splat(h), Ln::<T>::splat(l));
-    let pm = Ln::<T>::splat(T::from_f64(ih * c + il * c));
-    let ml = Ln::<T>::splat(T::from_f64(fs.st.m));
-    let rl = RefLanes::<Ln<T>>::new(fs.r, fs.k);
-    let sc = vmath::splat::<Ln<T>>(STORE_SCALE);
+    let (fh, fl) = (Ln::<B, T>::splat(h), Ln::<B, T>::splat(l));
+    let pm = Ln::<B, T>::splat(T::from_f64(ih * c + il * c));
+    let ml = Ln::<B, T>::splat(T::from_f64(fs.st.m));
+    let rl = RefLanes::<Ln<B, T>>::new(fs.r, fs.k);
+    let sc = vmath::splat::<Ln<B, T>>(STORE_SCALE);
     let grid = fs.grid;
-    let scale = |x: Ln<T>, e: Ln<T>| Ln::<T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl));
-    let recompute = |x: Ln<T>| {
+    // Each closure has one call site, so that it is inlined (see `driver::closure`).
+    let recompute = |x: Ln<B, T>| {
         let e = if grid {
             rl.term::<true>(x)
         } else {
             rl.term::<false>(x)
-        };
-        scale(x, e * sc)
+        } * sc;
+        Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
     };
+    let len = dst.len();
+    let vf = match src {
+        Some(x) if stored => fs.valid_from.min(x.len()).min(len),
+        _ => len,
+    };
+    let (d0, d1) = dst.split_at_mut(vf);
+    driver::closure::map_from(src.map(|x| x.get(..vf).unwrap_or(x)), d0, recompute);
     match src {
-        Some(x) if stored => {
-            let vf = fs.valid_from.min(x.len()).min(dst.len());
-            let (x0, x1) = x.split_at(vf);
-            let (d0, d1) = dst.split_at_mut(vf);
-            driver::map_unchecked(x0, d0, recompute);
-            driver::map2_inplace(d1, x1, "x", |e, x| scale(x, e)).is_ok()
+        Some(x) if vf < len => {
+            let x1 = x.get(vf..).unwrap_or(&[]);
+            driver::closure::map2_inplace(d1, x1, "x", |e: Ln<B, T>, x| {
+                Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
+            })
+            .is_ok()
         }
-        Some(x) => {
-            driver::map_unchecked(x, dst, recompute);
-            true
-        }
-        None => {
-            driver::map_inplace(dst, recompute);
-            true
-        }
+        _ => true,
     }
 }
 
@@ -993,42 +1006,42 @@ pub(crate) fn write_scaled_fast<T: Float>(
 /// difference exact in `f64` and one rounding to `T` at the end (cheaper than the
 /// TwoSum chain in `T` lanes, and as accurate).
 #[inline(always)]
-fn write_log_wide<T: Float>(src: Option<&[T]>, dst: &mut [T], st: &Stats) {
+fn write_log_wide<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], st: &Stats) {
     let (lh, ll) = st.log_sum();
-    let nm = D::splat(-st.m);
-    let nl = D::splat(-(lh + ll));
-    apply(src, dst, |v| via_f64::<T>(v, v, |x, _| (x + nm) + nl));
+    let nm = D::<B>::splat(-st.m);
+    let nl = D::<B>::splat(-(lh + ll));
+    apply::<B, T>(src, dst, |v| via_f64::<B, T>(v, v, |x, _| (x + nm) + nl));
 }
 
 /// One row of `softmax` / `log_softmax`, `T = 1`: the fast pass where it applies (rows with
 /// a finite maximum and no NaN), the careful [`row_stats`] and [`write_row`] otherwise.
 #[inline(always)]
-fn row1<T: Float, const LOG: bool>(src: Option<&[T]>, dst: &mut [T], masked: MaskedRow) {
+fn row1<B: Family, T: Float, const LOG: bool>(src: Option<&[T]>, dst: &mut [T], masked: MaskedRow) {
     let narrow = T::MANTISSA_DIGITS < 53;
     let x = src.unwrap_or(&[]);
     let fast = match (src, narrow && !LOG) {
         // Out of place: the terms go straight to `dst`.
-        (Some(x), true) => fast_stats::<T, T, true>(x, dst),
-        (Some(x), false) => fast_stats::<T, T, false>(x, &mut []),
-        (None, _) => fast_stats::<T, T, false>(dst, &mut []),
+        (Some(x), true) => fast_stats::<B, T, T, true>(x, dst),
+        (Some(x), false) => fast_stats::<B, T, T, false>(x, &mut []),
+        (None, _) => fast_stats::<B, T, T, false>(dst, &mut []),
     };
     let st = match fast {
         Some(fs) => {
             if LOG && narrow {
-                write_log_wide(src, dst, &fs.st);
+                write_log_wide::<B, T>(src, dst, &fs.st);
                 return;
             }
-            if !LOG && narrow && write_scaled_fast(src, dst, &fs, 1.0, src.is_some()) {
+            if !LOG && narrow && write_scaled_fast::<B, T>(src, dst, &fs, 1.0, src.is_some()) {
                 return;
             }
             fs.st
         }
         None => match src {
-            Some(_) => row_stats::<T, T, false>(x, T::ONE),
-            None => row_stats::<T, T, false>(dst, T::ONE),
+            Some(_) => row_stats::<B, T, T, false>(x, T::ONE),
+            None => row_stats::<B, T, T, false>(dst, T::ONE),
         },
     };
-    write_row::<T, false, LOG>(src, dst, &st, T::ONE, masked);
+    write_row::<B, T, false, LOG>(src, dst, &st, T::ONE, masked);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1078,16 +1091,13 @@ pub(crate) fn check_cols(len: usize, cols: usize) -> Result<usize, Error> {
 }
 
 #[inline(always)]
-fn apply<T: Float>(src: Option<&[T]>, dst: &mut [T], f: impl Fn(Ln<T>) -> Ln<T>) {
-    match src {
-        Some(s) => driver::map_unchecked(s, dst, f),
-        None => driver::map_inplace(dst, f),
-    }
+fn apply<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], f: impl Fn(Ln<B, T>) -> Ln<B, T>) {
+    driver::closure::map_from(src, dst, f)
 }
 
 /// The write pass of one row.
 #[inline(always)]
-fn write_row<T: Float, const TEMP: bool, const LOG: bool>(
+fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
     src: Option<&[T]>,
     dst: &mut [T],
     st: &Stats,
@@ -1095,41 +1105,41 @@ fn write_row<T: Float, const TEMP: bool, const LOG: bool>(
     masked: MaskedRow,
 ) {
     match st.kind {
-        Kind::Nan => apply(src, dst, |_| Ln::<T>::splat(T::NAN)),
+        Kind::Nan => apply::<B, T>(src, dst, |_| Ln::<B, T>::splat(T::NAN)),
         Kind::Masked => {
             let v = match (masked, LOG) {
                 (MaskedRow::Nan, _) => T::NAN,
                 (MaskedRow::Zero, true) => T::NEG_INFINITY,
                 (MaskedRow::Zero, false) => T::ZERO,
             };
-            apply(src, dst, |_| Ln::<T>::splat(v));
+            apply::<B, T>(src, dst, |_| Ln::<B, T>::splat(v));
         }
         Kind::PosInf => {
-            let inf = Ln::<T>::splat(T::INFINITY);
+            let inf = Ln::<B, T>::splat(T::INFINITY);
             let (on, off) = if LOG {
                 (T::from_f64(-ln64(st.count)), T::NEG_INFINITY)
             } else {
                 (T::from_f64(1.0 / st.count), T::ZERO)
             };
-            let (on, off) = (Ln::<T>::splat(on), Ln::<T>::splat(off));
-            apply(src, dst, |v| Ln::<T>::select(v.eq(inf), on, off));
+            let (on, off) = (Ln::<B, T>::splat(on), Ln::<B, T>::splat(off));
+            apply::<B, T>(src, dst, |v| Ln::<B, T>::select(v.eq(inf), on, off));
         }
         Kind::Normal => {
-            let nm = Ln::<T>::splat(T::from_f64(-st.m));
-            let tl = Ln::<T>::splat(t);
+            let nm = Ln::<B, T>::splat(T::from_f64(-st.m));
+            let tl = Ln::<B, T>::splat(t);
             if LOG {
                 let (lh, ll) = split_t::<T>(st.log_sum());
-                let (nlh, ll) = (Ln::<T>::splat(-lh), Ln::<T>::splat(ll));
-                apply(src, dst, |v| {
-                    let (q, rr) = arg::<Ln<T>, TEMP>(v, nm, tl);
+                let (nlh, ll) = (Ln::<B, T>::splat(-lh), Ln::<B, T>::splat(ll));
+                apply::<B, T>(src, dst, |v| {
+                    let (q, rr) = arg::<Ln<B, T>, TEMP>(v, nm, tl);
                     // q <= 0 and -L <= 0: no cancellation; TwoSum keeps one rounding.
                     let (s, e) = two_sum_l(q, nlh);
                     s + ((clean(e) + rr) - ll)
                 });
             } else {
-                let (ih, il, k) = write_factor::<T>(st.inv_sum());
-                apply(src, dst, |v| {
-                    let e = term::<Ln<T>, TEMP>(v, nm, tl, k);
+                let (ih, il, k) = write_factor::<B, T>(st.inv_sum());
+                apply::<B, T>(src, dst, |v| {
+                    let e = term::<Ln<B, T>, TEMP>(v, nm, tl, k);
                     e.mul_add(ih, e * il)
                 });
             }
@@ -1137,7 +1147,82 @@ fn write_row<T: Float, const TEMP: bool, const LOG: bool>(
     }
 }
 
+// ------------------------------------------------------------------------------------------
+// Dispatch: each entry point runs its `*_on` body on the backend selected at run time.
+
+/// `softmax` / `log_softmax` rows, out of place.
 fn rows_impl<T: Float, const LOG: bool>(
+    x: &[T],
+    cols: usize,
+    opts: SoftmaxOptions<T>,
+    out: &mut [T],
+) -> Result<(), Error> {
+    struct Job<'a, T, const LOG: bool>(&'a [T], usize, SoftmaxOptions<T>, &'a mut [T]);
+    impl<T: Float, const LOG: bool> LaneFn for Job<'_, T, LOG> {
+        type Output = Result<(), Error>;
+        #[inline(always)]
+        fn call<B: Family>(self) -> Self::Output {
+            rows_impl_on::<B, T, LOG>(self.0, self.1, self.2, self.3)
+        }
+    }
+    backend::run(Job::<T, LOG>(x, cols, opts, out))
+}
+
+/// `softmax` / `log_softmax` rows, in place.
+fn rows_inplace_impl<T: Float, const LOG: bool>(
+    x: &mut [T],
+    cols: usize,
+    opts: SoftmaxOptions<T>,
+) -> Result<(), Error> {
+    struct Job<'a, T, const LOG: bool>(&'a mut [T], usize, SoftmaxOptions<T>);
+    impl<T: Float, const LOG: bool> LaneFn for Job<'_, T, LOG> {
+        type Output = Result<(), Error>;
+        #[inline(always)]
+        fn call<B: Family>(self) -> Self::Output {
+            rows_inplace_impl_on::<B, T, LOG>(self.0, self.1, self.2)
+        }
+    }
+    backend::run(Job::<T, LOG>(x, cols, opts))
+}
+
+/// `logsumexp` rows.
+fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result<(), Error> {
+    struct Job<'a, T>(&'a [T], usize, T, &'a mut [T]);
+    impl<T: Float> LaneFn for Job<'_, T> {
+        type Output = Result<(), Error>;
+        #[inline(always)]
+        fn call<B: Family>(self) -> Self::Output {
+            logsumexp_impl_on::<B, T>(self.0, self.1, self.2, self.3)
+        }
+    }
+    backend::run(Job(x, cols, t, out))
+}
+
+/// The backward passes (`LOG`: of `log_softmax`).
+fn backward_impl<T: Float, const LOG: bool, const TEMP: bool>(
+    y: &[T],
+    grad_out: &[T],
+    cols: usize,
+    t: T,
+    grad_in: &mut [T],
+) -> Result<(), Error> {
+    struct Job<'a, T, const LOG: bool, const TEMP: bool>(&'a [T], &'a [T], usize, T, &'a mut [T]);
+    impl<T: Float, const LOG: bool, const TEMP: bool> LaneFn for Job<'_, T, LOG, TEMP> {
+        type Output = Result<(), Error>;
+        #[inline(always)]
+        fn call<B: Family>(self) -> Self::Output {
+            if LOG {
+                log_softmax_backward_impl_on::<B, T, TEMP>(self.0, self.1, self.2, self.3, self.4)
+            } else {
+                softmax_backward_impl_on::<B, T, TEMP>(self.0, self.1, self.2, self.3, self.4)
+            }
+        }
+    }
+    backend::run(Job::<T, LOG, TEMP>(y, grad_out, cols, t, grad_in))
+}
+
+#[inline(always)]
+fn rows_impl_on<B: Family, T: Float, const LOG: bool>(
     x: &[T],
     cols: usize,
     opts: SoftmaxOptions<T>,
@@ -1149,18 +1234,19 @@ fn rows_impl<T: Float, const LOG: bool>(
     let t = opts.temperature;
     if t == T::ONE {
         for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            row1::<T, LOG>(Some(xr), or, opts.masked_row);
+            row1::<B, T, LOG>(Some(xr), or, opts.masked_row);
         }
     } else {
         for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            let st = row_stats::<T, T, true>(xr, t);
-            write_row::<T, true, LOG>(Some(xr), or, &st, t, opts.masked_row);
+            let st = row_stats::<B, T, T, true>(xr, t);
+            write_row::<B, T, true, LOG>(Some(xr), or, &st, t, opts.masked_row);
         }
     }
     Ok(())
 }
 
-fn rows_inplace_impl<T: Float, const LOG: bool>(
+#[inline(always)]
+fn rows_inplace_impl_on<B: Family, T: Float, const LOG: bool>(
     x: &mut [T],
     cols: usize,
     opts: SoftmaxOptions<T>,
@@ -1170,12 +1256,12 @@ fn rows_inplace_impl<T: Float, const LOG: bool>(
     let t = opts.temperature;
     if t == T::ONE {
         for row in x.chunks_exact_mut(cols) {
-            row1::<T, LOG>(None, row, opts.masked_row);
+            row1::<B, T, LOG>(None, row, opts.masked_row);
         }
     } else {
         for row in x.chunks_exact_mut(cols) {
-            let st = row_stats::<T, T, true>(row, t);
-            write_row::<T, true, LOG>(None, row, &st, t, opts.masked_row);
+            let st = row_stats::<B, T, T, true>(row, t);
+            write_row::<B, T, true, LOG>(None, row, &st, t, opts.masked_row);
         }
     }
     Ok(())
@@ -1468,7 +1554,13 @@ pub fn log_softmax_with_inplace<T: Float>(
     rows_inplace_impl::<T, true>(x, cols, opts)
 }
 
-fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result<(), Error> {
+#[inline(always)]
+fn logsumexp_impl_on<B: Family, T: Float>(
+    x: &[T],
+    cols: usize,
+    t: T,
+    out: &mut [T],
+) -> Result<(), Error> {
     let rows = check_cols(x.len(), cols)?;
     check_len("out", rows, out.len())?;
     check_positive("temperature", t.to_f64())?;
@@ -1477,9 +1569,9 @@ fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result
         // Always in f64 lanes: for f32 rows the result M/T + ln S then keeps relative
         // accuracy through a cancellation of up to 2^29 (M < 0 with ln S ≈ -M/T).
         let st = if t == T::ONE {
-            row_stats1::<T, f64>(xr)
+            row_stats1::<B, T, f64>(xr)
         } else {
-            row_stats::<T, f64, true>(xr, t64)
+            row_stats::<B, T, f64, true>(xr, t64)
         };
         *o = match st.kind {
             Kind::Nan => T::NAN,
@@ -1554,9 +1646,13 @@ pub fn logsumexp_temperature<T: Float>(
 
 /// Applies an `f64`-lane function to two `T` lanes (two `f64x4` per `f32x8`).
 #[inline(always)]
-fn via_f64<T: Float>(a: Ln<T>, b: Ln<T>, f: impl Fn(D, D) -> D) -> Ln<T> {
+fn via_f64<B: Family, T: Float>(
+    a: Ln<B, T>,
+    b: Ln<B, T>,
+    f: impl Fn(D<B>, D<B>) -> D<B>,
+) -> Ln<B, T> {
     let (aa, ba) = (a.to_array(), b.to_array());
-    let mut out = <Ln<T> as Lane>::Array::default();
+    let mut out = <Ln<B, T> as Lane>::Array::default();
     for ((ac, bc), oc) in aa
         .as_ref()
         .chunks(4)
@@ -1568,38 +1664,41 @@ fn via_f64<T: Float>(a: Ln<T>, b: Ln<T>, f: impl Fn(D, D) -> D) -> Ln<T> {
             *d = p.to_f64();
             *e = q.to_f64();
         }
-        let r = f(D::from_array(x), D::from_array(y)).to_array();
-        for (o, &v) in oc.iter_mut().zip(r.iter()) {
+        let r = f(d_from::<B>(&x), d_from::<B>(&y)).to_array();
+        for (o, &v) in oc.iter_mut().zip(r.as_ref().iter()) {
             *o = T::from_f64(v);
         }
     }
-    Ln::<T>::from_array(out)
+    Ln::<B, T>::from_array(out)
 }
 
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
 #[inline(always)]
-fn row_dot<T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
+fn row_dot<B: Family, T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
     let n = T::LANES;
-    let mut acc = Acc::new();
+    let mut acc = Acc::<B>::new();
     let mut ai = a.chunks_exact(n);
     match b {
         Some(b) => {
             let mut bi = b.chunks_exact(n);
             for (ac, bc) in (&mut ai).zip(&mut bi) {
-                acc.add_prod(load_full::<T, T>(ac), load_full::<T, T>(bc));
+                acc.add_prod(load_full::<B, T, T>(ac), load_full::<B, T, T>(bc));
             }
             let (ar, br) = (ai.remainder(), bi.remainder());
             if !ar.is_empty() {
-                acc.add_prod(load_pad::<T, T>(ar, T::ZERO), load_pad::<T, T>(br, T::ZERO));
+                acc.add_prod(
+                    load_pad::<B, T, T>(ar, T::ZERO),
+                    load_pad::<B, T, T>(br, T::ZERO),
+                );
             }
         }
         None => {
             for ac in &mut ai {
-                acc.add(load_full::<T, T>(ac));
+                acc.add(load_full::<B, T, T>(ac));
             }
             let ar = ai.remainder();
             if !ar.is_empty() {
-                acc.add(load_pad::<T, T>(ar, T::ZERO));
+                acc.add(load_pad::<B, T, T>(ar, T::ZERO));
             }
         }
     }
@@ -1620,7 +1719,8 @@ fn backward_checks<T: Float>(
     Ok(())
 }
 
-fn softmax_backward_impl<T: Float, const TEMP: bool>(
+#[inline(always)]
+fn softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     y: &[T],
     grad_out: &[T],
     cols: usize,
@@ -1628,15 +1728,15 @@ fn softmax_backward_impl<T: Float, const TEMP: bool>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     backward_checks(y, grad_out, cols, t, grad_in)?;
-    let tl = Ln::<T>::splat(t);
+    let tl = Ln::<B, T>::splat(t);
     for ((yr, gr), dr) in y
         .chunks_exact(cols)
         .zip(grad_out.chunks_exact(cols))
         .zip(grad_in.chunks_exact_mut(cols))
     {
-        let (dh, dl) = split_t::<T>(row_dot(yr, Some(gr)));
-        let (ndh, dl) = (Ln::<T>::splat(-dh), Ln::<T>::splat(dl));
-        driver::map2_unchecked(yr, gr, dr, |y, g| {
+        let (dh, dl) = split_t::<T>(row_dot::<B, T>(yr, Some(gr)));
+        let (ndh, dl) = (Ln::<B, T>::splat(-dh), Ln::<B, T>::splat(dl));
+        driver::closure::map2_unchecked(yr, gr, dr, |y, g| {
             // dy - <dy, y> as s + (e - dl): the cancellation is the exact TwoSum part.
             let (s, e) = two_sum_l(g, ndh);
             let r = y.mul_add(s, y * (clean(e) - dl));
@@ -1646,7 +1746,8 @@ fn softmax_backward_impl<T: Float, const TEMP: bool>(
     Ok(())
 }
 
-fn log_softmax_backward_impl<T: Float, const TEMP: bool>(
+#[inline(always)]
+fn log_softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     y_log: &[T],
     grad_out: &[T],
     cols: usize,
@@ -1659,15 +1760,15 @@ fn log_softmax_backward_impl<T: Float, const TEMP: bool>(
         .zip(grad_out.chunks_exact(cols))
         .zip(grad_in.chunks_exact_mut(cols))
     {
-        let (sh, sl) = row_dot(gr, None);
-        let (sh, sl) = (D::splat(sh), D::splat(sl));
-        let t64 = D::splat(t.to_f64());
-        driver::map2_unchecked(yr, gr, dr, |yl, g| {
+        let (sh, sl) = row_dot::<B, T>(gr, None);
+        let (sh, sl) = (D::<B>::splat(sh), D::<B>::splat(sl));
+        let t64 = D::<B>::splat(t.to_f64());
+        driver::closure::map2_unchecked(yr, gr, dr, |yl, g| {
             // In f64 lanes: e^{y_log} rounded to f32 would carry its rounding, amplified by
             // the cancellation of dy - p Σ, into the result.
-            via_f64::<T>(yl, g, |yl, g| {
+            via_f64::<B, T>(yl, g, |yl, g| {
                 let p = vmath::exp(yl);
-                let (ph, pl) = D::two_prod(p, sh);
+                let (ph, pl) = D::<B>::two_prod(p, sh);
                 let r = (g - ph) - p.mul_add(sl, clean(pl));
                 if TEMP { r / t64 } else { r }
             })
@@ -1707,7 +1808,7 @@ pub fn softmax_backward<T: Float>(
     cols: usize,
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    softmax_backward_impl::<T, false>(y, grad_out, cols, T::ONE, grad_in)
+    backward_impl::<T, false, false>(y, grad_out, cols, T::ONE, grad_in)
 }
 
 /// Backward pass of [`softmax_temperature`]: `grad_in = y ⊙ (grad_out - ⟨grad_out, y⟩) / T`,
@@ -1731,7 +1832,7 @@ pub fn softmax_temperature_backward<T: Float>(
     temperature: T,
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    softmax_backward_impl::<T, true>(y, grad_out, cols, temperature, grad_in)
+    backward_impl::<T, false, true>(y, grad_out, cols, temperature, grad_in)
 }
 
 /// Backward pass of [`log_softmax`]: `grad_in = grad_out - e^{y_log} Σ grad_out` per row.
@@ -1762,7 +1863,7 @@ pub fn log_softmax_backward<T: Float>(
     cols: usize,
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    log_softmax_backward_impl::<T, false>(y_log, grad_out, cols, T::ONE, grad_in)
+    backward_impl::<T, true, false>(y_log, grad_out, cols, T::ONE, grad_in)
 }
 
 /// Backward pass of [`log_softmax_temperature`]:
@@ -1786,5 +1887,5 @@ pub fn log_softmax_temperature_backward<T: Float>(
     temperature: T,
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    log_softmax_backward_impl::<T, true>(y_log, grad_out, cols, temperature, grad_in)
+    backward_impl::<T, true, true>(y_log, grad_out, cols, temperature, grad_in)
 }

@@ -311,13 +311,14 @@ impl ActivationStats {
 pub fn activation_stats<T: Float>(x: &[T]) -> ActivationStats {
     let zero = T::Lane::splat(T::ZERO);
     // Padding with 0 counts as neither active, NaN nor infinite.
-    let (active, nan, inf) = driver::fold(x, T::ZERO, (0usize, 0usize, 0usize), |acc, v| {
-        (
-            acc.0 + T::Lane::count(v.gt(zero)) as usize,
-            acc.1 + T::Lane::count(v.is_nan()) as usize,
-            acc.2 + T::Lane::count(v.is_inf()) as usize,
-        )
-    });
+    let (active, nan, inf) =
+        driver::closure::fold::<T, T::Lane, _>(x, T::ZERO, (0usize, 0usize, 0usize), |acc, v| {
+            (
+                acc.0 + T::Lane::count(v.gt(zero)) as usize,
+                acc.1 + T::Lane::count(v.is_nan()) as usize,
+                acc.2 + T::Lane::count(v.is_inf()) as usize,
+            )
+        });
     ActivationStats {
         len: x.len(),
         active,
@@ -367,7 +368,7 @@ pub fn saturated_fraction<T: Float>(x: &[T], squash: Squash, eps: f64) -> Result
     // Rounding the threshold to T may move it by half an ulp; `>` on the rounded value is
     // the documented test for inputs representable in T.
     let tl = T::Lane::splat(T::from_f64(t));
-    let n = driver::fold(x, T::ZERO, 0usize, |acc, v| {
+    let n = driver::closure::fold::<T, T::Lane, _>(x, T::ZERO, 0usize, |acc, v| {
         acc + T::Lane::count(v.abs().gt(tl)) as usize
     });
     Ok(if x.is_empty() {

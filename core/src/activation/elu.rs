@@ -20,6 +20,7 @@ use crate::driver;
 use crate::error::{Error, check_finite, check_nonzero};
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath::splat;
 
 /// SELU's scale `λ` (Klambauer et al. 2017), to the digits PyTorch documents:
@@ -73,21 +74,49 @@ struct Scale<L: Lane> {
     inv2: L,
 }
 
-impl<L: Lane> Scale<L> {
+/// The scalars of a [`Scale`], computed once per call and splatted in the kernel.
+#[derive(Clone, Copy)]
+struct ScaleParts<T> {
+    m: T,
+    m_lo: T,
+    k: T,
+    inv1: T,
+    inv2: T,
+}
+
+impl<T: Float> ScaleParts<T> {
     /// Splits a finite scalar `a` (exactly: only the exponent changes).
-    fn new(a: L::Scalar, a_lo: L::Scalar) -> Self {
+    fn new(a: T, a_lo: T) -> Self {
         let (f, e) = libm::frexp(a.to_f64());
         let k = if f == 0.0 { 0 } else { e - 1 };
         let s = libm::ldexp(1.0, -k);
         let k1 = -k / 2;
-        let t = |v: f64| L::splat(<L::Scalar as Float>::from_f64(v));
-        Scale {
+        let t = T::from_f64;
+        ScaleParts {
             m: t(f * 2.0),
             m_lo: t(a_lo.to_f64() * s),
             k: t(k as f64),
             inv1: t(libm::ldexp(1.0, k1)),
             inv2: t(libm::ldexp(1.0, -k - k1)),
         }
+    }
+
+    #[inline(always)]
+    fn lanes<L: Lane<Scalar = T>>(self) -> Scale<L> {
+        Scale {
+            m: L::splat(self.m),
+            m_lo: L::splat(self.m_lo),
+            k: L::splat(self.k),
+            inv1: L::splat(self.inv1),
+            inv2: L::splat(self.inv2),
+        }
+    }
+}
+
+impl<L: Lane> Scale<L> {
+    /// Splits a finite scalar `a` (exactly: only the exponent changes).
+    fn new(a: L::Scalar, a_lo: L::Scalar) -> Self {
+        ScaleParts::new(a, a_lo).lanes()
     }
 
     /// A factor already in `[1, 2)`, given to twice the precision.
@@ -417,9 +446,12 @@ fn check_celu_alpha<T: Float>(alpha: T) -> Result<(), Error> {
 /// ```
 pub fn elu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
     check_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    let a = T::Lane::splat(alpha);
-    driver::map(x, out, |x| elu_lane_impl(x, a, sc))
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map(
+        x,
+        out,
+        lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_impl(x, L::splat(alpha), sc.lanes())),
+    )
 }
 
 /// [`elu`] in place.
@@ -435,9 +467,11 @@ pub fn elu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
 /// ```
 pub fn elu_inplace<T: Float>(x: &mut [T], alpha: T) -> Result<(), Error> {
     check_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    let a = T::Lane::splat(alpha);
-    driver::map_inplace(x, |x| elu_lane_impl(x, a, sc));
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map_inplace(
+        x,
+        lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_impl(x, L::splat(alpha), sc.lanes())),
+    );
     Ok(())
 }
 
@@ -461,8 +495,12 @@ pub fn elu_inplace<T: Float>(x: &mut [T], alpha: T) -> Result<(), Error> {
 /// ```
 pub fn elu_derivative<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
     check_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map(x, out, |x| elu_derivative_impl(x, sc))
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map(
+        x,
+        out,
+        lanes!([sc: ScaleParts<T>] |x| elu_derivative_impl(x, sc.lanes())),
+    )
 }
 
 /// Backward pass of [`elu`]: `grad_in[i] = grad_out[i] * elu'(x[i])`, from the forward
@@ -484,10 +522,15 @@ pub fn elu_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * elu_derivative_impl(x, sc)
-    })
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!([sc: ScaleParts<T>] |x, g| g * elu_derivative_impl(x, sc.lanes())),
+    )
 }
 
 /// Scaled ELU, `out[i] = λ x[i]` for `x[i] > 0`, else `λ α expm1(x[i])`, with
@@ -514,7 +557,7 @@ pub fn elu_backward<T: Float>(
 /// assert!((y[1] + nonlin::SELU_LAMBDA * nonlin::SELU_ALPHA).abs() < 1e-15);
 /// ```
 pub fn selu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, selu_lane)
+    driver::map(x, out, lanes!(|x| selu_lane(x)))
 }
 
 /// [`selu`] in place.
@@ -527,7 +570,7 @@ pub fn selu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x[1], 2.0 * nonlin::SELU_LAMBDA as f32);
 /// ```
 pub fn selu_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, selu_lane)
+    driver::map_inplace(x, lanes!(|x| selu_lane(x)))
 }
 
 /// Derivative of [`selu`]: `λ` for `x > 0`, else `λ α exp(x)`.
@@ -548,7 +591,7 @@ pub fn selu_inplace<T: Float>(x: &mut [T]) {
 /// assert!((d[1] - nonlin::SELU_LAMBDA * nonlin::SELU_ALPHA).abs() < 1e-15);
 /// ```
 pub fn selu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, selu_derivative_lane)
+    driver::map(x, out, lanes!(|x| selu_derivative_lane(x)))
 }
 
 /// Backward pass of [`selu`]: `grad_in[i] = grad_out[i] * selu'(x[i])`.
@@ -563,9 +606,14 @@ pub fn selu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g[0], 2.0 * nonlin::SELU_LAMBDA as f32);
 /// ```
 pub fn selu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * selu_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * selu_derivative_lane(x)),
+    )
 }
 
 /// Continuously differentiable ELU, `out[i] = max(0, x) + min(0, alpha * expm1(x / alpha))`,
@@ -595,8 +643,12 @@ pub fn selu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// ```
 pub fn celu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
     check_celu_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map(x, out, |x| celu_lane_impl(x, sc))
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map(
+        x,
+        out,
+        lanes!([sc: ScaleParts<T>] |x| celu_lane_impl(x, sc.lanes())),
+    )
 }
 
 /// [`celu`] in place.
@@ -613,8 +665,11 @@ pub fn celu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
 /// ```
 pub fn celu_inplace<T: Float>(x: &mut [T], alpha: T) -> Result<(), Error> {
     check_celu_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map_inplace(x, |x| celu_lane_impl(x, sc));
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map_inplace(
+        x,
+        lanes!([sc: ScaleParts<T>] |x| celu_lane_impl(x, sc.lanes())),
+    );
     Ok(())
 }
 
@@ -637,8 +692,12 @@ pub fn celu_inplace<T: Float>(x: &mut [T], alpha: T) -> Result<(), Error> {
 /// ```
 pub fn celu_derivative<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
     check_celu_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map(x, out, |x| celu_derivative_impl(x, sc))
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map(
+        x,
+        out,
+        lanes!([sc: ScaleParts<T>] |x| celu_derivative_impl(x, sc.lanes())),
+    )
 }
 
 /// Backward pass of [`celu`]: `grad_in[i] = grad_out[i] * celu'(x[i])`.
@@ -659,10 +718,15 @@ pub fn celu_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_celu_alpha(alpha)?;
-    let sc = Scale::new(alpha, T::ZERO);
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * celu_derivative_impl(x, sc)
-    })
+    let sc = ScaleParts::new(alpha, T::ZERO);
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!([sc: ScaleParts<T>] |x, g| g * celu_derivative_impl(x, sc.lanes())),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

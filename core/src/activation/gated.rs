@@ -9,6 +9,7 @@
 use crate::driver;
 use crate::error::{Error, check_len};
 use crate::float::Float;
+use crate::{lanes, lanes2};
 
 use super::gelu::{gelu_derivative_lane, gelu_lane};
 use super::sigmoid::{sigmoid_derivative_lane, sigmoid_lane};
@@ -34,7 +35,7 @@ macro_rules! gated_unit {
         /// # Ok::<(), nonlin::Error>(())
         /// ```
         pub fn $name<T: Float>(value: &[T], gate: &[T], out: &mut [T]) -> Result<(), Error> {
-            driver::map2(value, gate, "gate", out, "out", |v, g| v * $act(g))
+            driver::map2(value, gate, "gate", out, "out", lanes!(|v, g| v * $act(g)))
         }
 
         #[doc = concat!("[`", stringify!($name), "`] written over `value`: `value[i] = value[i] · ", $actname, "(gate[i])`.")]
@@ -42,7 +43,7 @@ macro_rules! gated_unit {
         /// # Errors
         /// [`Error::LengthMismatch`] if `gate` differs in length from `value`.
         pub fn $inplace<T: Float>(value: &mut [T], gate: &[T]) -> Result<(), Error> {
-            driver::map2_inplace(value, gate, "gate", |v, g| v * $act(g))
+            driver::map2_inplace(value, gate, "gate", lanes!(|v, g| v * $act(g)))
         }
 
         #[doc = concat!("Backward of [`", stringify!($name), "`]: `grad_value = grad_out · ", $actname, "(gate)` and `grad_gate = grad_out · value · ", $actname, "'(gate)`.")]
@@ -63,9 +64,7 @@ macro_rules! gated_unit {
             check_len("grad_out", n, grad_out.len())?;
             check_len("grad_value", n, grad_value.len())?;
             check_len("grad_gate", n, grad_gate.len())?;
-            driver::map3_2out_unchecked(value, gate, grad_out, grad_value, grad_gate, |v, g, go| {
-                (go * $act(g), go * v * $dact(g))
-            });
+            driver::map3_2out_unchecked(value, gate, grad_out, grad_value, grad_gate, lanes2!(|v, g, go| (go * $act(g), go * v * $dact(g))));
             Ok(())
         }
     };
@@ -128,7 +127,7 @@ pub fn glu_rows<T: Float>(x: &[T], cols: usize, out: &mut [T]) -> Result<(), Err
     let h = cols / 2;
     for (row, o) in x.chunks_exact(cols).zip(out.chunks_exact_mut(h)) {
         let (a, b) = row.split_at(h);
-        driver::map2_unchecked(a, b, o, |v, g| v * sigmoid_lane(g));
+        driver::map2_unchecked(a, b, o, lanes!(|v, g| v * sigmoid_lane(g)));
     }
     Ok(())
 }
@@ -155,9 +154,14 @@ pub fn glu_rows_backward<T: Float>(
     {
         let (a, b) = row.split_at(h);
         let (ga, gb) = gi.split_at_mut(h);
-        driver::map3_2out_unchecked(a, b, go, ga, gb, |v, g, d| {
-            (d * sigmoid_lane(g), d * v * sigmoid_derivative_lane(g))
-        });
+        driver::map3_2out_unchecked(
+            a,
+            b,
+            go,
+            ga,
+            gb,
+            lanes2!(|v, g, d| (d * sigmoid_lane(g), d * v * sigmoid_derivative_lane(g))),
+        );
     }
     Ok(())
 }

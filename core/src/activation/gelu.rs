@@ -36,6 +36,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath::gauss::{
     dw_const, exp_parts, mul_dw, precise_forward, scale, scaled_tail, tail_amax, two_sum,
 };
@@ -239,7 +240,7 @@ pub(crate) fn gelu_tanh_derivative_lane<L: Lane>(x: L) -> L {
 /// assert!((y[2] - 0.8413447).abs() < 1e-6);
 /// ```
 pub fn gelu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, gelu_lane)
+    driver::map(x, out, lanes!(|x| gelu_lane(x)))
 }
 
 /// [`gelu`] in place: `x[i] = x[i] Φ(x[i])`. Same accuracy and special values.
@@ -252,7 +253,7 @@ pub fn gelu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert!((x[1] - 0.8413447460685429).abs() < 1e-15);
 /// ```
 pub fn gelu_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, gelu_lane)
+    driver::map_inplace(x, lanes!(|x| gelu_lane(x)))
 }
 
 /// Derivative of the exact GELU, `out[i] = Φ(x[i]) + x[i] φ(x[i])`
@@ -280,7 +281,7 @@ pub fn gelu_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d[2], 1.0);
 /// ```
 pub fn gelu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, gelu_derivative_lane)
+    driver::map(x, out, lanes!(|x| gelu_derivative_lane(x)))
 }
 
 /// Backward pass of the exact GELU: `grad_in[i] = grad_out[i] * gelu'(x[i])`.
@@ -297,9 +298,14 @@ pub fn gelu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g[0], 1.0);
 /// ```
 pub fn gelu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * gelu_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * gelu_derivative_lane(x)),
+    )
 }
 
 /// Tanh-approximated GELU, `out[i] = x σ(2u) = x (1 + tanh u)/2` with
@@ -326,7 +332,7 @@ pub fn gelu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// assert!((y[2] - 0.8411920).abs() < 1e-6);
 /// ```
 pub fn gelu_tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, gelu_tanh_lane)
+    driver::map(x, out, lanes!(|x| gelu_tanh_lane(x)))
 }
 
 /// [`gelu_tanh`] in place. Same accuracy and special values.
@@ -339,7 +345,7 @@ pub fn gelu_tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert!((x[1] - 0.8411919906082768).abs() < 1e-15);
 /// ```
 pub fn gelu_tanh_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, gelu_tanh_lane)
+    driver::map_inplace(x, lanes!(|x| gelu_tanh_lane(x)))
 }
 
 /// Derivative of the tanh-approximated GELU with respect to its input:
@@ -365,7 +371,7 @@ pub fn gelu_tanh_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d[1], 1.0);
 /// ```
 pub fn gelu_tanh_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, gelu_tanh_derivative_lane)
+    driver::map(x, out, lanes!(|x| gelu_tanh_derivative_lane(x)))
 }
 
 /// Backward pass of the tanh-approximated GELU:
@@ -388,9 +394,14 @@ pub fn gelu_tanh_backward<T: Float>(
     grad_out: &[T],
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * gelu_tanh_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * gelu_tanh_derivative_lane(x)),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

@@ -14,6 +14,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath::splat;
 
 #[inline(always)]
@@ -128,7 +129,7 @@ pub(crate) fn hardswish_derivative_lane<L: Lane>(x: L) -> L {
 /// assert_eq!(y, [0.0, 0.5, 0.75, 1.0]);
 /// ```
 pub fn hardsigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, hardsigmoid_lane)
+    driver::map(x, out, lanes!(|x| hardsigmoid_lane(x)))
 }
 
 /// [`hardsigmoid`] in place. Same accuracy and special values.
@@ -140,7 +141,7 @@ pub fn hardsigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.5, 0.0]);
 /// ```
 pub fn hardsigmoid_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, hardsigmoid_lane)
+    driver::map_inplace(x, lanes!(|x| hardsigmoid_lane(x)))
 }
 
 /// Derivative of [`hardsigmoid`]: `1/6` (the nearest `T`) on the open interval `(-3, 3)`,
@@ -159,7 +160,7 @@ pub fn hardsigmoid_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d, [0.0, 1.0 / 6.0, 0.0]);
 /// ```
 pub fn hardsigmoid_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, hardsigmoid_derivative_lane)
+    driver::map(x, out, lanes!(|x| hardsigmoid_derivative_lane(x)))
 }
 
 /// Backward pass of [`hardsigmoid`]: `grad_in[i] = grad_out[i] * hardsigmoid'(x[i])`.
@@ -180,9 +181,14 @@ pub fn hardsigmoid_backward<T: Float>(
     grad_out: &[T],
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * hardsigmoid_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * hardsigmoid_derivative_lane(x)),
+    )
 }
 
 /// Hard swish, `out[i] = x[i] * hardsigmoid(x[i])`: `0` for `x <= -3`, `x` for `x >= 3`,
@@ -209,7 +215,7 @@ pub fn hardsigmoid_backward<T: Float>(
 /// assert_eq!(&y[2..], &[3.0, 1e38]);
 /// ```
 pub fn hardswish<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, hardswish_lane)
+    driver::map(x, out, lanes!(|x| hardswish_lane(x)))
 }
 
 /// [`hardswish`] in place. Same accuracy and special values.
@@ -221,7 +227,7 @@ pub fn hardswish<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [3.0, -0.375]);
 /// ```
 pub fn hardswish_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, hardswish_lane)
+    driver::map_inplace(x, lanes!(|x| hardswish_lane(x)))
 }
 
 /// Derivative of [`hardswish`]: `0` for `x < -3`, `(2x + 3)/6` on the closed interval
@@ -245,7 +251,7 @@ pub fn hardswish_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d, [-0.5, 0.0, 1.5, 1.0]);
 /// ```
 pub fn hardswish_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, hardswish_derivative_lane)
+    driver::map(x, out, lanes!(|x| hardswish_derivative_lane(x)))
 }
 
 /// Backward pass of [`hardswish`]: `grad_in[i] = grad_out[i] * hardswish'(x[i])`.
@@ -267,9 +273,14 @@ pub fn hardswish_backward<T: Float>(
     grad_out: &[T],
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * hardswish_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * hardswish_derivative_lane(x)),
+    )
 }
 
 /// Scalar references (re-exported from [`crate::scalar`]).

@@ -32,6 +32,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath;
 
 /// `x1`, the zero of `mish'`, as a double-word constant.
@@ -179,7 +180,7 @@ pub(crate) fn mish_derivative_lane<L: Lane>(x: L) -> L {
 /// assert_eq!(y[3], 100.0);
 /// ```
 pub fn mish<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, mish_lane)
+    driver::map(x, out, lanes!(|x| mish_lane(x)))
 }
 
 /// [`mish`] in place. Same accuracy and special values.
@@ -191,7 +192,7 @@ pub fn mish<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.0, 50.0]);
 /// ```
 pub fn mish_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, mish_lane)
+    driver::map_inplace(x, lanes!(|x| mish_lane(x)))
 }
 
 /// Derivative of mish, `out[i] = tanh(sp) + x·sech²(sp)·σ(x)`, `sp = softplus(x)`, with
@@ -218,7 +219,7 @@ pub fn mish_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[2].abs() < 1e-7); // the zero crossing
 /// ```
 pub fn mish_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, mish_derivative_lane)
+    driver::map(x, out, lanes!(|x| mish_derivative_lane(x)))
 }
 
 /// Backward pass of mish: `grad_in[i] = grad_out[i] * mish'(x[i])`.
@@ -235,9 +236,14 @@ pub fn mish_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert!((g[0] - 3.0).abs() < 1e-15);
 /// ```
 pub fn mish_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * mish_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * mish_derivative_lane(x)),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

@@ -22,6 +22,7 @@ use crate::driver;
 use crate::error::{Error, check_finite, check_len};
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 
 /// PyTorch's default `negative_slope` of `torch.nn.LeakyReLU`: `0.01`.
 ///
@@ -129,7 +130,7 @@ pub(crate) fn prelu_derivative_lane<L: Lane>(x: L, slope: L) -> L {
 /// assert!(y[2].is_nan());
 /// ```
 pub fn relu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, relu_lane)
+    driver::map(x, out, lanes!(|x| relu_lane(x)))
 }
 
 /// [`relu`] in place. Same results and special values.
@@ -141,7 +142,7 @@ pub fn relu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.0, 3.0]);
 /// ```
 pub fn relu_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, relu_lane)
+    driver::map_inplace(x, lanes!(|x| relu_lane(x)))
 }
 
 /// Derivative of [`relu`]: `out[i] = 1` for `x[i] > 0`, else `0`.
@@ -159,7 +160,7 @@ pub fn relu_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d, [0.0, 0.0, 1.0]);
 /// ```
 pub fn relu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, relu_derivative_lane)
+    driver::map(x, out, lanes!(|x| relu_derivative_lane(x)))
 }
 
 /// Backward pass of [`relu`]: `grad_in[i] = grad_out[i] * relu'(x[i])`.
@@ -177,9 +178,14 @@ pub fn relu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g, [0.0, 5.0]);
 /// ```
 pub fn relu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * relu_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * relu_derivative_lane(x)),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -202,7 +208,7 @@ pub fn relu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// assert_eq!(y, [0.0, 2.5, 6.0]);
 /// ```
 pub fn relu6<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, relu6_lane)
+    driver::map(x, out, lanes!(|x| relu6_lane(x)))
 }
 
 /// [`relu6`] in place.
@@ -214,7 +220,7 @@ pub fn relu6<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [6.0, 0.0]);
 /// ```
 pub fn relu6_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, relu6_lane)
+    driver::map_inplace(x, lanes!(|x| relu6_lane(x)))
 }
 
 /// Derivative of [`relu6`]: `1` for `0 < x < 6` (strictly), else `0`.
@@ -232,7 +238,7 @@ pub fn relu6_inplace<T: Float>(x: &mut [T]) {
 /// assert_eq!(d, [0.0, 1.0, 0.0, 0.0]);
 /// ```
 pub fn relu6_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, relu6_derivative_lane)
+    driver::map(x, out, lanes!(|x| relu6_derivative_lane(x)))
 }
 
 /// Backward pass of [`relu6`]: `grad_in[i] = grad_out[i] * relu6'(x[i])`. Exact.
@@ -247,9 +253,14 @@ pub fn relu6_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g, [2.0, 0.0]);
 /// ```
 pub fn relu6_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * relu6_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * relu6_derivative_lane(x)),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -286,8 +297,11 @@ fn check_slope<T: Float>(slope: T) -> Result<(), Error> {
 /// ```
 pub fn leaky_relu<T: Float>(x: &[T], slope: T, out: &mut [T]) -> Result<(), Error> {
     check_slope(slope)?;
-    let s = T::Lane::splat(slope);
-    driver::map(x, out, |x| leaky_relu_lane(x, s))
+    driver::map(
+        x,
+        out,
+        lanes!([slope] | x | leaky_relu_lane(x, L::splat(slope))),
+    )
 }
 
 /// [`leaky_relu`] in place.
@@ -303,8 +317,7 @@ pub fn leaky_relu<T: Float>(x: &[T], slope: T, out: &mut [T]) -> Result<(), Erro
 /// ```
 pub fn leaky_relu_inplace<T: Float>(x: &mut [T], slope: T) -> Result<(), Error> {
     check_slope(slope)?;
-    let s = T::Lane::splat(slope);
-    driver::map_inplace(x, |x| leaky_relu_lane(x, s));
+    driver::map_inplace(x, lanes!([slope] | x | leaky_relu_lane(x, L::splat(slope))));
     Ok(())
 }
 
@@ -324,8 +337,11 @@ pub fn leaky_relu_inplace<T: Float>(x: &mut [T], slope: T) -> Result<(), Error> 
 /// ```
 pub fn leaky_relu_derivative<T: Float>(x: &[T], slope: T, out: &mut [T]) -> Result<(), Error> {
     check_slope(slope)?;
-    let s = T::Lane::splat(slope);
-    driver::map(x, out, |x| leaky_relu_derivative_lane(x, s))
+    driver::map(
+        x,
+        out,
+        lanes!([slope] | x | leaky_relu_derivative_lane(x, L::splat(slope))),
+    )
 }
 
 /// Backward pass of [`leaky_relu`]: `grad_in[i] = grad_out[i] * leaky_relu'(x[i])`
@@ -348,10 +364,17 @@ pub fn leaky_relu_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_slope(slope)?;
-    let s = T::Lane::splat(slope);
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * leaky_relu_derivative_lane(x, s)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(
+            [slope] | x,
+            g | g * leaky_relu_derivative_lane(x, L::splat(slope))
+        ),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -391,8 +414,11 @@ fn check_bounds<T: Float>(min_val: T, max_val: T) -> Result<(), Error> {
 /// ```
 pub fn hardtanh<T: Float>(x: &[T], min_val: T, max_val: T, out: &mut [T]) -> Result<(), Error> {
     check_bounds(min_val, max_val)?;
-    let (lo, hi) = (T::Lane::splat(min_val), T::Lane::splat(max_val));
-    driver::map(x, out, |x| hardtanh_lane(x, lo, hi))
+    driver::map(
+        x,
+        out,
+        lanes!([min_val, max_val] | x | hardtanh_lane(x, L::splat(min_val), L::splat(max_val))),
+    )
 }
 
 /// [`hardtanh`] in place.
@@ -408,8 +434,10 @@ pub fn hardtanh<T: Float>(x: &[T], min_val: T, max_val: T, out: &mut [T]) -> Res
 /// ```
 pub fn hardtanh_inplace<T: Float>(x: &mut [T], min_val: T, max_val: T) -> Result<(), Error> {
     check_bounds(min_val, max_val)?;
-    let (lo, hi) = (T::Lane::splat(min_val), T::Lane::splat(max_val));
-    driver::map_inplace(x, |x| hardtanh_lane(x, lo, hi));
+    driver::map_inplace(
+        x,
+        lanes!([min_val, max_val] | x | hardtanh_lane(x, L::splat(min_val), L::splat(max_val))),
+    );
     Ok(())
 }
 
@@ -433,8 +461,15 @@ pub fn hardtanh_derivative<T: Float>(
     out: &mut [T],
 ) -> Result<(), Error> {
     check_bounds(min_val, max_val)?;
-    let (lo, hi) = (T::Lane::splat(min_val), T::Lane::splat(max_val));
-    driver::map(x, out, |x| hardtanh_derivative_lane(x, lo, hi))
+    driver::map(
+        x,
+        out,
+        lanes!(
+            [min_val, max_val]
+                | x
+                | hardtanh_derivative_lane(x, L::splat(min_val), L::splat(max_val))
+        ),
+    )
 }
 
 /// Backward pass of [`hardtanh`]: `grad_in[i] = grad_out[i] * hardtanh'(x[i])`. Exact.
@@ -456,10 +491,17 @@ pub fn hardtanh_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_bounds(min_val, max_val)?;
-    let (lo, hi) = (T::Lane::splat(min_val), T::Lane::splat(max_val));
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * hardtanh_derivative_lane(x, lo, hi)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(
+            [min_val, max_val] | x,
+            g | g * hardtanh_derivative_lane(x, L::splat(min_val), L::splat(max_val))
+        ),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -560,7 +602,7 @@ pub fn prelu<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Result<(), Error
     for_each_slope_block(x.len(), slopes, |len, s| {
         let (xa, xb) = xs.split_at(len.min(xs.len()));
         let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
-        driver::map2_unchecked(xa, s, oa, prelu_lane);
+        driver::map2_unchecked(xa, s, oa, lanes!(|x, y| prelu_lane(x, y)));
         xs = xb;
         os = ob;
     });
@@ -586,7 +628,7 @@ pub fn prelu_inplace<T: Float>(x: &mut [T], slopes: &[T]) -> Result<(), Error> {
     for_each_slope_block(n, slopes, |len, s| {
         let (xa, xb) = core::mem::take(&mut xs).split_at_mut(len.min(n));
         if res.is_ok() {
-            res = driver::map2_inplace(xa, s, "slopes", prelu_lane);
+            res = driver::map2_inplace(xa, s, "slopes", lanes!(|x, y| prelu_lane(x, y)));
         }
         xs = xb;
     });
@@ -614,7 +656,7 @@ pub fn prelu_derivative<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Resul
     for_each_slope_block(x.len(), slopes, |len, s| {
         let (xa, xb) = xs.split_at(len.min(xs.len()));
         let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
-        driver::map2_unchecked(xa, s, oa, prelu_derivative_lane);
+        driver::map2_unchecked(xa, s, oa, lanes!(|x, y| prelu_derivative_lane(x, y)));
         xs = xb;
         os = ob;
     });
@@ -746,7 +788,13 @@ pub fn prelu_backward<T: Float>(
         let (xa, xb) = xs.split_at(len.min(xs.len()));
         let (ga, gb) = gs.split_at(len.min(gs.len()));
         let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
-        driver::map3_unchecked(xa, ga, s, oa, |x, g, s| g * prelu_derivative_lane(x, s));
+        driver::map3_unchecked(
+            xa,
+            ga,
+            s,
+            oa,
+            lanes!(|x, g, s| g * prelu_derivative_lane(x, s)),
+        );
         xs = xb;
         gs = gb;
         os = ob;

@@ -10,6 +10,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath;
 
 /// Lane kernel of [`sigmoid`].
@@ -75,7 +76,7 @@ pub(crate) fn sigmoid_derivative_lane<L: Lane>(x: L) -> L {
 /// assert!((y[2] - 0.880797).abs() < 1e-6);
 /// ```
 pub fn sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, sigmoid_lane)
+    driver::map(x, out, lanes!(|x| sigmoid_lane(x)))
 }
 
 /// [`sigmoid`] in place: `x[i] = σ(x[i])`. Same accuracy and special values.
@@ -87,7 +88,7 @@ pub fn sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x[0], 0.5);
 /// ```
 pub fn sigmoid_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, sigmoid_lane)
+    driver::map_inplace(x, lanes!(|x| sigmoid_lane(x)))
 }
 
 /// Derivative of the sigmoid with respect to its input,
@@ -108,7 +109,7 @@ pub fn sigmoid_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[1] > 4.0e-18 && d[1] < 4.3e-18); // e^-40, a normal number
 /// ```
 pub fn sigmoid_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, sigmoid_derivative_lane)
+    driver::map(x, out, lanes!(|x| sigmoid_derivative_lane(x)))
 }
 
 /// Backward pass of the sigmoid: `grad_in[i] = grad_out[i] * σ'(x[i])`.
@@ -125,9 +126,14 @@ pub fn sigmoid_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error>
 /// assert_eq!(g[0], 0.5);
 /// ```
 pub fn sigmoid_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * sigmoid_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * sigmoid_derivative_lane(x)),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

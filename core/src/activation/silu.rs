@@ -25,6 +25,7 @@ use crate::driver;
 use crate::error::{Error, check_finite};
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath;
 
 /// `x0`, the zero of `silu'`, as a double-word constant (f64 pair).
@@ -188,7 +189,7 @@ pub(crate) fn swish_derivative_lane<L: Lane>(x: L, beta: L) -> L {
 /// assert_eq!(y[3], 50.0);
 /// ```
 pub fn silu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, silu_lane)
+    driver::map(x, out, lanes!(|x| silu_lane(x)))
 }
 
 /// [`silu`] in place: `x[i] = x[i]·σ(x[i])`. Same accuracy and special values.
@@ -200,7 +201,7 @@ pub fn silu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.0, 40.0]);
 /// ```
 pub fn silu_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, silu_lane)
+    driver::map_inplace(x, lanes!(|x| silu_lane(x)))
 }
 
 /// Derivative of SiLU, `out[i] = σ(x)(1 + x(1 - σ(x)))`, with `1 - σ(x)` from `exp(-|x|)`
@@ -228,7 +229,7 @@ pub fn silu_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[2].abs() < 1e-8); // the zero crossing
 /// ```
 pub fn silu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, silu_derivative_lane)
+    driver::map(x, out, lanes!(|x| silu_derivative_lane(x)))
 }
 
 /// Backward pass of SiLU: `grad_in[i] = grad_out[i] * silu'(x[i])`.
@@ -245,9 +246,14 @@ pub fn silu_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g[0], 1.0);
 /// ```
 pub fn silu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * silu_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * silu_derivative_lane(x)),
+    )
 }
 
 /// Swish with a slope `beta`, `out[i] = x[i]·σ(β x[i])`, with `βx` carried exactly.
@@ -274,8 +280,7 @@ pub fn silu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// ```
 pub fn swish<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_finite("beta", beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map(x, out, |v| swish_lane(v, b))
+    driver::map(x, out, lanes!([beta] | v | swish_lane(v, L::splat(beta))))
 }
 
 /// [`swish`] in place. Same accuracy and special values.
@@ -291,8 +296,7 @@ pub fn swish<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
 /// ```
 pub fn swish_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
     check_finite("beta", beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map_inplace(x, |v| swish_lane(v, b));
+    driver::map_inplace(x, lanes!([beta] | v | swish_lane(v, L::splat(beta))));
     Ok(())
 }
 
@@ -317,8 +321,11 @@ pub fn swish_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
 /// ```
 pub fn swish_derivative<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_finite("beta", beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map(x, out, |v| swish_derivative_lane(v, b))
+    driver::map(
+        x,
+        out,
+        lanes!([beta] | v | swish_derivative_lane(v, L::splat(beta))),
+    )
 }
 
 /// Backward pass of swish: `grad_in[i] = grad_out[i] * swish'(x[i]; β)`.
@@ -342,10 +349,14 @@ pub fn swish_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_finite("beta", beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * swish_derivative_lane(x, b)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!([beta] | x, g | g * swish_derivative_lane(x, L::splat(beta))),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

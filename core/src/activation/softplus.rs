@@ -16,6 +16,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath;
 
 /// `(hi, lo)` with `hi + lo = -|βx|` exactly (barring overflow), clamped so that every later
@@ -190,8 +191,11 @@ pub(crate) fn log_sigmoid_derivative_lane<L: Lane>(x: L) -> L {
 /// ```
 pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map(x, out, |v| softplus_lane(v, b))
+    driver::map(
+        x,
+        out,
+        lanes!([beta] | v | softplus_lane(v, L::splat(beta))),
+    )
 }
 
 /// [`softplus`] in place: `x[i] = softplus(x[i]; beta)`. Same accuracy and special values.
@@ -209,8 +213,7 @@ pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> 
 /// ```
 pub fn softplus_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map_inplace(x, |v| softplus_lane(v, b));
+    driver::map_inplace(x, lanes!([beta] | v | softplus_lane(v, L::splat(beta))));
     Ok(())
 }
 
@@ -235,8 +238,11 @@ pub fn softplus_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
 /// ```
 pub fn softplus_derivative<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map(x, out, |v| softplus_derivative_lane(v, b))
+    driver::map(
+        x,
+        out,
+        lanes!([beta] | v | softplus_derivative_lane(v, L::splat(beta))),
+    )
 }
 
 /// Backward pass of softplus: `grad_in[i] = grad_out[i] * σ(β x[i])`.
@@ -261,10 +267,17 @@ pub fn softplus_backward<T: Float>(
     grad_in: &mut [T],
 ) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    let b = T::Lane::splat(beta);
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * softplus_derivative_lane(x, b)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(
+            [beta] | x,
+            g | g * softplus_derivative_lane(x, L::splat(beta))
+        ),
+    )
 }
 
 /// Log-sigmoid, `out[i] = ln σ(x[i]) = min(x, 0) - log1p(exp(-|x|))` (= `-softplus(-x)`).
@@ -287,7 +300,7 @@ pub fn softplus_backward<T: Float>(
 /// assert!((y[2] + 1.92875e-22).abs() < 1e-27); // -e^-50, where ln(σ(50)) = 0
 /// ```
 pub fn log_sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, log_sigmoid_lane)
+    driver::map(x, out, lanes!(|x| log_sigmoid_lane(x)))
 }
 
 /// [`log_sigmoid`] in place. Same accuracy and special values.
@@ -299,7 +312,7 @@ pub fn log_sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x[0], -core::f64::consts::LN_2);
 /// ```
 pub fn log_sigmoid_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, log_sigmoid_lane)
+    driver::map_inplace(x, lanes!(|x| log_sigmoid_lane(x)))
 }
 
 /// Derivative of the log-sigmoid: `out[i] = σ(-x[i]) = 1 - σ(x[i])`, from `exp(-|x|)` (no
@@ -320,7 +333,7 @@ pub fn log_sigmoid_inplace<T: Float>(x: &mut [T]) {
 /// assert!((d[1] - 3.720076e-44).abs() <= 1.5e-45); // e^-100, where 1 - σ(100) = 0
 /// ```
 pub fn log_sigmoid_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, log_sigmoid_derivative_lane)
+    driver::map(x, out, lanes!(|x| log_sigmoid_derivative_lane(x)))
 }
 
 /// Backward pass of the log-sigmoid: `grad_in[i] = grad_out[i] * σ(-x[i])`.
@@ -342,9 +355,14 @@ pub fn log_sigmoid_backward<T: Float>(
     grad_out: &[T],
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * log_sigmoid_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * log_sigmoid_derivative_lane(x)),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

@@ -11,6 +11,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 
 /// `(d, err)` with `d + err = 1 + |x|` exactly.
 #[inline(always)]
@@ -103,7 +104,7 @@ pub(crate) fn softsign_derivative_lane<L: Lane>(x: L) -> L {
 /// assert_eq!(y, [0.5, -0.75, 1.0]);
 /// ```
 pub fn softsign<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, softsign_lane)
+    driver::map(x, out, lanes!(|x| softsign_lane(x)))
 }
 
 /// [`softsign`] in place. Same accuracy and special values.
@@ -115,7 +116,7 @@ pub fn softsign<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.75]);
 /// ```
 pub fn softsign_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, softsign_lane)
+    driver::map_inplace(x, lanes!(|x| softsign_lane(x)))
 }
 
 /// Derivative of softsign, `out[i] = 1 / (1 + |x[i]|)^2`, computed as `r * r` with
@@ -139,7 +140,7 @@ pub fn softsign_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[2] > 0.0); // 1e-40, subnormal, not 0
 /// ```
 pub fn softsign_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, softsign_derivative_lane)
+    driver::map(x, out, lanes!(|x| softsign_derivative_lane(x)))
 }
 
 /// Backward pass of softsign: `grad_in[i] = grad_out[i] * softsign'(x[i])`.
@@ -161,9 +162,14 @@ pub fn softsign_backward<T: Float>(
     grad_out: &[T],
     grad_in: &mut [T],
 ) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * softsign_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * softsign_derivative_lane(x)),
+    )
 }
 
 /// Scalar references (re-exported from [`crate::scalar`]).

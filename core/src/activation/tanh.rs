@@ -11,6 +11,7 @@ use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lanes;
 use crate::vmath;
 
 /// Lane kernel of [`tanh`].
@@ -62,7 +63,7 @@ pub(crate) fn tanh_derivative_lane<L: Lane>(x: L) -> L {
 /// assert_eq!(y[3], 1.0);
 /// ```
 pub fn tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, tanh_lane)
+    driver::map(x, out, lanes!(|x| tanh_lane(x)))
 }
 
 /// [`tanh`] in place: `x[i] = tanh(x[i])`. Same accuracy and special values.
@@ -74,7 +75,7 @@ pub fn tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.0, -1.0]);
 /// ```
 pub fn tanh_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, tanh_lane)
+    driver::map_inplace(x, lanes!(|x| tanh_lane(x)))
 }
 
 /// Derivative of tanh, `out[i] = tanh'(x[i]) = 1 - tanh²(x[i])`, evaluated without
@@ -98,7 +99,7 @@ pub fn tanh_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[1] > 1.69e-17 && d[1] < 1.71e-17); // 4 e^-40, where 1 - tanh² gives 0
 /// ```
 pub fn tanh_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, tanh_derivative_lane)
+    driver::map(x, out, lanes!(|x| tanh_derivative_lane(x)))
 }
 
 /// Backward pass of tanh: `grad_in[i] = grad_out[i] * tanh'(x[i])`.
@@ -115,9 +116,14 @@ pub fn tanh_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(g[0], 3.0);
 /// ```
 pub fn tanh_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Result<(), Error> {
-    driver::map2(x, grad_out, "grad_out", grad_in, "grad_in", |x, g| {
-        g * tanh_derivative_lane(x)
-    })
+    driver::map2(
+        x,
+        grad_out,
+        "grad_out",
+        grad_in,
+        "grad_in",
+        lanes!(|x, g| g * tanh_derivative_lane(x)),
+    )
 }
 
 /// Scalar references through `libm` (re-exported from [`crate::scalar`]).

@@ -265,8 +265,8 @@ fn bce_logits_map<T: Float>(
         bce_with_logits_lane(x, t, if has_w { w } else { o }, pw)
     };
     match grad {
-        Some(g) => driver::map3_2out_unchecked(x, t, w, out, g, f),
-        None => driver::map3_unchecked(x, t, w, out, |x, t, w| f(x, t, w).0),
+        Some(g) => driver::closure::map3_2out_unchecked(x, t, w, out, g, f),
+        None => driver::closure::map3_unchecked(x, t, w, out, |x, t, w| f(x, t, w).0),
     }
 }
 
@@ -497,8 +497,8 @@ fn bce_map<T: Float>(
     let w = weight.unwrap_or(p);
     let f = |p, t, w| bce_lane(p, t, if has_w { w } else { o });
     match grad {
-        Some(g) => driver::map3_2out_unchecked(p, t, w, out, g, f),
-        None => driver::map3_unchecked(p, t, w, out, |p, t, w| f(p, t, w).0),
+        Some(g) => driver::closure::map3_2out_unchecked(p, t, w, out, g, f),
+        None => driver::closure::map3_unchecked(p, t, w, out, |p, t, w| f(p, t, w).0),
     }
 }
 
@@ -756,7 +756,7 @@ pub fn sigmoid_focal_loss_none<T: Float>(
     check_lens(logits, target, Some(out), None)?;
     focal_params(alpha, gamma)?;
     let f = focal_fn(alpha, gamma);
-    driver::map2_unchecked(logits, target, out, |x, t| f(x, t).0);
+    driver::closure::map2_unchecked(logits, target, out, |x, t| f(x, t).0);
     Ok(())
 }
 
@@ -819,7 +819,7 @@ pub fn sigmoid_focal_loss_none_with_grad<T: Float>(
     check_lens(logits, target, Some(out), Some(grad))?;
     focal_params(alpha, gamma)?;
     let f = focal_fn(alpha, gamma);
-    driver::map3_2out_unchecked(logits, target, logits, out, grad, |x, t, _| f(x, t));
+    driver::closure::map3_2out_unchecked(logits, target, logits, out, grad, |x, t, _| f(x, t));
     Ok(())
 }
 

@@ -33,6 +33,7 @@ use super::Reduction;
 use crate::error::{Error, check_len};
 use crate::float::Float;
 use crate::lane::Lane;
+use crate::lane::Portable;
 use crate::reduce::sum_f64;
 use crate::softmax::{
     Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
@@ -275,9 +276,9 @@ fn walk<T: Float>(
         let ld = |s: Option<&[T]>, pad: T| -> Ln<T> {
             let c = s.and_then(|s| s.get(start..end)).unwrap_or(&[]);
             if full && c.len() == n {
-                load_full::<T, T>(c)
+                load_full::<Portable, T, T>(c)
             } else {
-                load_pad::<T, T>(c, pad)
+                load_pad::<Portable, T, T>(c, pad)
             }
         };
         let xv = ld(Some(x), pad_x);
@@ -337,20 +338,20 @@ fn normal_pass<T: Float>(
     let nm = Ln::<T>::splat(T::from_f64(-st.m));
     let ml = Ln::<T>::splat(T::from_f64(st.m));
     let one = Ln::<T>::splat(T::ONE);
-    let (ch, cl, kk) = write_factor::<T>(coef);
+    let (ch, cl, kk) = write_factor::<Portable, T>(coef);
     let bwl = Ln::<T>::splat(T::from_f64(bw));
     let has_grad = g.is_some();
     if !smooth && bw == 0.0 {
         // The plain softmax write pass, scaled.
         if let Some(g) = g {
-            crate::driver::map_unchecked(row, g, |x| {
+            crate::driver::closure::map_unchecked(row, g, |x| {
                 let e = term::<Ln<T>, false>(x, nm, one, kk);
                 e.mul_add(ch, e * cl)
             });
         }
         return 0.0;
     }
-    let mut acc = Acc::new();
+    let mut acc = Acc::<Portable>::new();
     walk(row, T::from_f64(st.m), w, None, g, |x, wv, _| {
         let wv = if w.is_some() { wv } else { one };
         if smooth {
@@ -415,10 +416,10 @@ fn ce_row<T: Float>(
     // only scales them.
     let plain = T::MANTISSA_DIGITS < 53 && eps == 0.0;
     let fast = match g.as_deref_mut() {
-        Some(gr) if plain => fast_stats::<T, T, true>(row, gr),
-        _ => fast_stats::<T, T, false>(row, &mut []),
+        Some(gr) if plain => fast_stats::<Portable, T, T, true>(row, gr),
+        _ => fast_stats::<Portable, T, T, false>(row, &mut []),
     };
-    let st = fast.map_or_else(|| row_stats::<T, T, false>(row, T::ONE), |f| f.st);
+    let st = fast.map_or_else(|| row_stats::<Portable, T, T, false>(row, T::ONE), |f| f.st);
     // Read after the row pass, from L1.
     let xt = row.get(k).copied().unwrap_or(T::ZERO);
     // A = (1-ε) w_t + (ε/C) W: the coefficient of p_k in the gradient.
@@ -433,7 +434,7 @@ fn ce_row<T: Float>(
             let smooth = if eps > 0.0 || g.is_some() {
                 let done = match (fast, g.as_deref_mut()) {
                     (Some(fs), Some(gr)) if plain => {
-                        write_scaled_fast(Some(row), gr, &fs, a * gscale, true)
+                        write_scaled_fast::<Portable, T>(Some(row), gr, &fs, a * gscale, true)
                     }
                     _ => false,
                 };
@@ -692,23 +693,23 @@ fn ce_probs_row<T: Float>(
         if has_w { tp * wv } else { tp }
     };
     // A = Σ c_k (one pass over targets and weights).
-    let mut acc = Acc::new();
+    let mut acc = Acc::<Portable>::new();
     walk(tr, T::ZERO, w, None, None, |t, wv, _| {
         acc.add(ck(t, wv));
         zero()
     });
     let (ah, al) = acc.total();
     let a = ah + al;
-    let st = row_stats::<T, T, false>(row, T::ONE);
+    let st = row_stats::<Portable, T, T, false>(row, T::ONE);
     match st.kind {
         Kind::Normal => {
             let nm = Ln::<T>::splat(T::from_f64(-st.m));
             let ml = Ln::<T>::splat(T::from_f64(st.m));
             let (ih, il) = st.inv_sum();
-            let (ch, cl, kk) = write_factor::<T>((ih * a * gscale, il * a * gscale));
+            let (ch, cl, kk) = write_factor::<Portable, T>((ih * a * gscale, il * a * gscale));
             let gs = Ln::<T>::splat(T::from_f64(gscale));
             let has_grad = g.is_some();
-            let mut b = Acc::new();
+            let mut b = Acc::<Portable>::new();
             // Fused: B = Σ c_k (M - x_k) (exact differences; c_k = 0 contributes 0 even at a
             // -inf logit) and grad_k = s (p_k A - c_k).
             let mut k = 0usize;
@@ -718,10 +719,10 @@ fn ce_probs_row<T: Float>(
                 let end = (k + n).min(row.len());
                 let xs = row.get(k..end).unwrap_or(&[]);
                 let ts = tr.get(k..end).unwrap_or(&[]);
-                let x = load_pad::<T, T>(xs, T::from_f64(st.m));
-                let t = load_pad::<T, T>(ts, T::ZERO);
+                let x = load_pad::<Portable, T, T>(xs, T::from_f64(st.m));
+                let t = load_pad::<Portable, T, T>(ts, T::ZERO);
                 let wv = match w {
-                    Some(w) => load_pad::<T, T>(w.get(k..end).unwrap_or(&[]), T::ZERO),
+                    Some(w) => load_pad::<Portable, T, T>(w.get(k..end).unwrap_or(&[]), T::ZERO),
                     None => one,
                 };
                 let cv = ck(t, wv);
@@ -1152,7 +1153,7 @@ fn focal_engine<T: Float>(
                 let xt = row.get(k).copied().unwrap_or(T::ZERO);
                 // Stats in f64 lanes: (1-p)^γ amplifies the error of log p by γ + 1, so f32
                 // rows need S_rest to more than f32 precision.
-                let st = row_stats::<T, f64, false>(row, 1.0);
+                let st = row_stats::<Portable, T, f64, false>(row, 1.0);
                 match st.kind {
                     Kind::Normal => {
                         let lp = logp_normal(&st, xt);

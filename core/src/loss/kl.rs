@@ -9,6 +9,7 @@ use crate::float::Float;
 use crate::lane::Lane;
 use crate::reduce::Dd;
 use crate::vmath;
+use crate::{lanes, lanes2};
 
 /// Lane kernel of [`kl_div`]: `(loss, d loss / d input)` for input `x` (a log-probability)
 /// and target `t`.
@@ -119,9 +120,14 @@ pub fn kl_div_none<T: Float>(
 ) -> Result<(), Error> {
     check_lens(input, target, Some(out), None)?;
     if log_target {
-        driver::map2_unchecked(input, target, out, |x, t| kl_div_lane(x, t, true).0);
+        driver::map2_unchecked(input, target, out, lanes!(|x, t| kl_div_lane(x, t, true).0));
     } else {
-        driver::map2_unchecked(input, target, out, |x, t| kl_div_lane(x, t, false).0);
+        driver::map2_unchecked(
+            input,
+            target,
+            out,
+            lanes!(|x, t| kl_div_lane(x, t, false).0),
+        );
     }
     Ok(())
 }
@@ -175,13 +181,23 @@ pub fn kl_div_none_with_grad<T: Float>(
 ) -> Result<(), Error> {
     check_lens(input, target, Some(out), Some(grad))?;
     if log_target {
-        driver::map3_2out_unchecked(input, target, input, out, grad, |x, t, _| {
-            kl_div_lane(x, t, true)
-        });
+        driver::map3_2out_unchecked(
+            input,
+            target,
+            input,
+            out,
+            grad,
+            lanes2!(|x, t, _p| kl_div_lane(x, t, true)),
+        );
     } else {
-        driver::map3_2out_unchecked(input, target, input, out, grad, |x, t, _| {
-            kl_div_lane(x, t, false)
-        });
+        driver::map3_2out_unchecked(
+            input,
+            target,
+            input,
+            out,
+            grad,
+            lanes2!(|x, t, _p| kl_div_lane(x, t, false)),
+        );
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ use crate::error::{Error, check_len};
 use crate::float::Float;
 use crate::lane::Lane;
 use crate::reduce::{Dd, sum3};
+use crate::{lanes, lanes2};
 
 type Ln<T> = <T as Float>::Lane;
 
@@ -267,7 +268,7 @@ pub fn mse<T: Float>(pred: &[T], target: &[T], reduction: Reduction) -> Result<T
 /// ```
 pub fn mse_none<T: Float>(pred: &[T], target: &[T], out: &mut [T]) -> Result<(), Error> {
     check_lens(pred, target, Some(out), None)?;
-    driver::map2_unchecked(pred, target, out, |x, t| mse_lane(x, t).0);
+    driver::map2_unchecked(pred, target, out, lanes!(|x, t| mse_lane(x, t).0));
     Ok(())
 }
 
@@ -324,7 +325,14 @@ pub fn mse_none_with_grad<T: Float>(
     grad: &mut [T],
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), Some(grad))?;
-    driver::map3_2out_unchecked(pred, target, pred, out, grad, |x, t, _| mse_lane(x, t));
+    driver::map3_2out_unchecked(
+        pred,
+        target,
+        pred,
+        out,
+        grad,
+        lanes2!(|x, t, _p| mse_lane(x, t)),
+    );
     Ok(())
 }
 
@@ -406,7 +414,7 @@ pub fn l1<T: Float>(pred: &[T], target: &[T], reduction: Reduction) -> Result<T,
 /// ```
 pub fn l1_none<T: Float>(pred: &[T], target: &[T], out: &mut [T]) -> Result<(), Error> {
     check_lens(pred, target, Some(out), None)?;
-    driver::map2_unchecked(pred, target, out, |x, t| l1_lane(x, t).0);
+    driver::map2_unchecked(pred, target, out, lanes!(|x, t| l1_lane(x, t).0));
     Ok(())
 }
 
@@ -457,7 +465,14 @@ pub fn l1_none_with_grad<T: Float>(
     grad: &mut [T],
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), Some(grad))?;
-    driver::map3_2out_unchecked(pred, target, pred, out, grad, |x, t, _| l1_lane(x, t));
+    driver::map3_2out_unchecked(
+        pred,
+        target,
+        pred,
+        out,
+        grad,
+        lanes2!(|x, t, _p| l1_lane(x, t)),
+    );
     Ok(())
 }
 
@@ -553,8 +568,12 @@ pub fn huber_none<T: Float>(
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), None)?;
     crate::error::check_positive("delta", delta.to_f64())?;
-    let dl = Ln::<T>::splat(delta);
-    driver::map2_unchecked(pred, target, out, |x, t| huber_lane(x, t, dl).0);
+    driver::map2_unchecked(
+        pred,
+        target,
+        out,
+        lanes!([delta] | x, t | huber_lane(x, t, L::splat(delta)).0),
+    );
     Ok(())
 }
 
@@ -614,10 +633,14 @@ pub fn huber_none_with_grad<T: Float>(
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), Some(grad))?;
     crate::error::check_positive("delta", delta.to_f64())?;
-    let dl = Ln::<T>::splat(delta);
-    driver::map3_2out_unchecked(pred, target, pred, out, grad, |x, t, _| {
-        huber_lane(x, t, dl)
-    });
+    driver::map3_2out_unchecked(
+        pred,
+        target,
+        pred,
+        out,
+        grad,
+        lanes2!([delta] | x, t, _p | huber_lane(x, t, L::splat(delta))),
+    );
     Ok(())
 }
 
@@ -726,8 +749,15 @@ pub fn smooth_l1_none<T: Float>(
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), None)?;
     check_beta(beta.to_f64())?;
-    let (b, is_l1) = (Ln::<T>::splat(beta), beta == T::ZERO);
-    driver::map2_unchecked(pred, target, out, |x, t| smooth_l1_or_l1(x, t, b, is_l1).0);
+    driver::map2_unchecked(
+        pred,
+        target,
+        out,
+        lanes!(
+            [beta] | x,
+            t | smooth_l1_or_l1(x, t, L::splat(beta), beta == T::ZERO).0
+        ),
+    );
     Ok(())
 }
 
@@ -785,10 +815,18 @@ pub fn smooth_l1_none_with_grad<T: Float>(
 ) -> Result<(), Error> {
     check_lens(pred, target, Some(out), Some(grad))?;
     check_beta(beta.to_f64())?;
-    let (b, is_l1) = (Ln::<T>::splat(beta), beta == T::ZERO);
-    driver::map3_2out_unchecked(pred, target, pred, out, grad, |x, t, _| {
-        smooth_l1_or_l1(x, t, b, is_l1)
-    });
+    driver::map3_2out_unchecked(
+        pred,
+        target,
+        pred,
+        out,
+        grad,
+        lanes2!(
+            [beta] | x,
+            t,
+            _p | smooth_l1_or_l1(x, t, L::splat(beta), beta == T::ZERO)
+        ),
+    );
     Ok(())
 }
 
