@@ -324,3 +324,127 @@ pub fn hardtanh_backward<T: Float>(
         nonlin::hardtanh_backward(a, g, min_val, max_val, b)
     })
 }
+
+/// Parallel [`nonlin::saturated_fraction`]: the fraction of `x` whose sigmoid or tanh output
+/// is within `eps` of its bounds (`|x|` above the exact threshold; ±inf counts, NaN does
+/// not). The count is an integer summed over chunks, so the result is the serial one for
+/// any number of threads.
+///
+/// # Errors
+/// As [`nonlin::saturated_fraction`]: [`Error::InvalidParameter`] naming `eps` unless it is
+/// in `(0, 0.5)`, checked before any thread starts.
+///
+/// # Example
+/// ```
+/// use nonlin::Squash;
+/// let x: Vec<f32> = (0..200_001).map(|i| (i % 20) as f32 - 10.0).collect();
+/// let f = nonlin_parallel::saturated_fraction(&x, Squash::Tanh, 1e-3)?;
+/// assert_eq!(f, nonlin::saturated_fraction(&x, Squash::Tanh, 1e-3)?);
+/// assert!(nonlin_parallel::saturated_fraction(&x, Squash::Sigmoid, 0.7).is_err());
+/// # Ok::<(), nonlin::Error>(())
+/// ```
+pub fn saturated_fraction<T: Float>(x: &[T], squash: Squash, eps: f64) -> Result<f64, Error> {
+    nonlin::saturated_fraction(&x[..0], squash, eps)?;
+    if x.len() < PAR_THRESHOLD {
+        return nonlin::saturated_fraction(x, squash, eps);
+    }
+    let c = chunk_len(x.len());
+    // Each chunk's fraction is `count / len` rounded once, so `fraction * len` rounds back to
+    // the exact count (the error is below 1/2 for any count under 2^51).
+    let count: usize = x
+        .par_chunks(c)
+        .map(|ch| {
+            nonlin::saturated_fraction(ch, squash, eps)
+                .map(|f| (f * ch.len() as f64).round() as usize)
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    Ok(count as f64 / x.len() as f64)
+}
+
+/// The [`Activation`] enum's entry points over all cores: the same dispatch as
+/// [`Activation::forward`], [`Activation::forward_inplace`], [`Activation::derivative`]
+/// and [`Activation::backward`], with the same bits and errors.
+pub mod activation {
+    use crate::{par_inplace, par_map, par_map2};
+    use nonlin::{Activation, Error, Float};
+
+    /// Parallel [`Activation::forward`]: `out[i] = f(x[i])` for the activation `act`.
+    ///
+    /// Accuracy: the kernel's own (see its `nonlin` function). Same bits as the serial call.
+    ///
+    /// # Errors
+    /// As [`Activation::forward`] (length mismatch, invalid parameter), before any thread
+    /// starts.
+    ///
+    /// # Example
+    /// ```
+    /// use nonlin::Activation;
+    /// let x: Vec<f32> = (0..100_000).map(|i| i as f32 * 1e-4 - 5.0).collect();
+    /// let act = Activation::LeakyRelu { slope: 0.01 };
+    /// let (mut par, mut ser) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+    /// nonlin_parallel::activation::forward(&act, &x, &mut par)?;
+    /// act.forward(&x, &mut ser)?;
+    /// assert_eq!(par, ser);
+    /// # Ok::<(), nonlin::Error>(())
+    /// ```
+    pub fn forward<T: Float>(act: &Activation<T>, x: &[T], out: &mut [T]) -> Result<(), Error> {
+        par_map(x, out, |a, b| act.forward(a, b))
+    }
+
+    /// Parallel [`Activation::forward_inplace`]: `x[i] = f(x[i])`.
+    ///
+    /// # Errors
+    /// As [`Activation::forward_inplace`] (an invalid parameter), before anything is
+    /// written.
+    ///
+    /// # Example
+    /// ```
+    /// let mut x = vec![-1.0f64; 100_000];
+    /// nonlin_parallel::activation::forward_inplace(&nonlin::Activation::Relu, &mut x)?;
+    /// assert!(x.iter().all(|&v| v == 0.0));
+    /// # Ok::<(), nonlin::Error>(())
+    /// ```
+    pub fn forward_inplace<T: Float>(act: &Activation<T>, x: &mut [T]) -> Result<(), Error> {
+        par_inplace(x, |a| act.forward_inplace(a))
+    }
+
+    /// Parallel [`Activation::derivative`]: `out[i] = f'(x[i])`.
+    ///
+    /// # Errors
+    /// As [`Activation::derivative`], before any thread starts.
+    ///
+    /// # Example
+    /// ```
+    /// let x = vec![2.0f32; 100_000];
+    /// let mut d = vec![0.0f32; 100_000];
+    /// nonlin_parallel::activation::derivative(&nonlin::Activation::Relu, &x, &mut d)?;
+    /// assert!(d.iter().all(|&v| v == 1.0));
+    /// # Ok::<(), nonlin::Error>(())
+    /// ```
+    pub fn derivative<T: Float>(act: &Activation<T>, x: &[T], out: &mut [T]) -> Result<(), Error> {
+        par_map(x, out, |a, b| act.derivative(a, b))
+    }
+
+    /// Parallel [`Activation::backward`]: `grad_in[i] = grad_out[i] * f'(x[i])`.
+    ///
+    /// # Errors
+    /// As [`Activation::backward`], before any thread starts.
+    ///
+    /// # Example
+    /// ```
+    /// let x = vec![2.0f32; 100_000];
+    /// let g = vec![0.5f32; 100_000];
+    /// let mut gi = vec![0.0f32; 100_000];
+    /// nonlin_parallel::activation::backward(&nonlin::Activation::Relu, &x, &g, &mut gi)?;
+    /// assert!(gi.iter().all(|&v| v == 0.5));
+    /// # Ok::<(), nonlin::Error>(())
+    /// ```
+    pub fn backward<T: Float>(
+        act: &Activation<T>,
+        x: &[T],
+        grad_out: &[T],
+        grad_in: &mut [T],
+    ) -> Result<(), Error> {
+        par_map2(x, grad_out, grad_in, |a, g, b| act.backward(a, g, b))
+    }
+}
