@@ -1721,8 +1721,11 @@ pub fn finish_row_losses<T: Float>(
     d: f64,
     reduction: Reduction,
 ) -> T {
-    // `sum_losses`: any NaN (or +inf with -inf) is NaN, else an infinity wins.
-    let total = if special == 0.0 {
+    // `sum_losses`: any NaN (or +inf with -inf) is NaN (its canonical bits, whatever NaN
+    // the arithmetic made), else an infinity wins.
+    let total = if special.is_nan() {
+        f64::NAN
+    } else if special == 0.0 {
         total.value()
     } else {
         special
