@@ -469,6 +469,15 @@ fn row_losses_bit_identical_f64() {
     row_losses_case::<f64>(&ps, 17, 2 * BLOCK - 1, true);
 }
 
+/// `(what, logits, targets, cols, options)` of an error case.
+type CeCase<'a> = (
+    &'a str,
+    &'a [f32],
+    &'a [i64],
+    usize,
+    &'a CrossEntropyOptions<'a, f32>,
+);
+
 /// Every error is the serial one, and on `Err` nothing has been written.
 #[test]
 fn row_losses_errors_match_serial() {
@@ -518,7 +527,7 @@ fn row_losses_errors_match_serial() {
     let sentinel = 7.25f32;
     for pool in &ps {
         in_pool(pool, || {
-            let cases: Vec<(&str, &[f32], &[i64], usize, &CrossEntropyOptions<f32>)> = vec![
+            let cases: Vec<CeCase> = vec![
                 ("late bad target", &x, &late_bad, cols, &ce),
                 ("negative target", &x, &neg_bad, cols, &ce),
                 ("short targets", &x, &good[1..], cols, &ce),
