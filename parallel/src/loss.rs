@@ -969,3 +969,268 @@ row_loss!(
         /// ```
     }
 );
+
+// ---------------------------------------------------------------------------------------
+// Element-wise (`_none`) forms of the element-wise losses, and kl_div_batchmean.
+
+macro_rules! pair_none {
+    ($none:ident, $none_grad:ident, ($($p:ident: $pt:ty),*), $ex:literal) => {
+        #[doc = concat!("Parallel [`nonlin::loss::", stringify!($none), "`]: the element-wise loss (reduction \"none\"),")]
+        /// split across threads like the activations. Each element's value is the serial one
+        /// (the same lane code at any position), so the bits are the serial bits; formula,
+        /// domain, special values and accuracy are those of the serial function.
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::loss::", stringify!($none), "`] (lengths, parameters), before any thread starts.")]
+        ///
+        /// # Example
+        /// ```
+        /// let n = 70_001;
+        /// let p: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+        /// let t: Vec<f32> = (0..n).map(|i| (i % 2) as f32).collect();
+        /// let (mut par, mut ser) = (vec![0.0f32; n], vec![0.0f32; n]);
+        #[doc = concat!("nonlin_parallel::loss::", stringify!($none), "(&p, &t, ", $ex, "&mut par)?;")]
+        #[doc = concat!("nonlin::loss::", stringify!($none), "(&p, &t, ", $ex, "&mut ser)?;")]
+        /// assert_eq!(par, ser);
+        /// # Ok::<(), nonlin::Error>(())
+        /// ```
+        pub fn $none<T: Float>(pred: &[T], target: &[T], $($p: $pt,)* out: &mut [T]) -> Result<(), Error> {
+            let n = pred.len();
+            if n < PAR_THRESHOLD || target.len() != n || out.len() != n {
+                return loss::$none(pred, target, $($p,)* out);
+            }
+            loss::$none(&pred[..0], &target[..0], $($p,)* &mut out[..0])?;
+            let c = crate::chunk_len(n);
+            out.par_chunks_mut(c).enumerate().try_for_each(|(i, oc)| {
+                let (a, b) = (i * c, i * c + oc.len());
+                loss::$none(sub(pred, a, b), sub(target, a, b), $($p,)* oc)
+            })
+        }
+
+        #[doc = concat!("Parallel [`nonlin::loss::", stringify!($none_grad), "`]: the element-wise loss and its")]
+        /// gradient, split across threads; the serial bits, formula and accuracy.
+        ///
+        /// # Errors
+        #[doc = concat!("As [`nonlin::loss::", stringify!($none_grad), "`], before any thread starts.")]
+        ///
+        /// # Example
+        /// ```
+        /// let n = 70_001;
+        /// let p: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.1 - 0.6).collect();
+        /// let t: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        /// let (mut o1, mut g1, mut o2, mut g2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        #[doc = concat!("nonlin_parallel::loss::", stringify!($none_grad), "(&p, &t, ", $ex, "&mut o1, &mut g1)?;")]
+        #[doc = concat!("nonlin::loss::", stringify!($none_grad), "(&p, &t, ", $ex, "&mut o2, &mut g2)?;")]
+        /// assert!(o1 == o2 && g1 == g2);
+        /// # Ok::<(), nonlin::Error>(())
+        /// ```
+        pub fn $none_grad<T: Float>(pred: &[T], target: &[T], $($p: $pt,)* out: &mut [T], grad: &mut [T]) -> Result<(), Error> {
+            let n = pred.len();
+            if n < PAR_THRESHOLD || target.len() != n || out.len() != n || grad.len() != n {
+                return loss::$none_grad(pred, target, $($p,)* out, grad);
+            }
+            loss::$none_grad(&pred[..0], &target[..0], $($p,)* &mut out[..0], &mut grad[..0])?;
+            let c = crate::chunk_len(n);
+            out.par_chunks_mut(c).zip(grad.par_chunks_mut(c)).enumerate().try_for_each(|(i, (oc, gc))| {
+                let (a, b) = (i * c, i * c + oc.len());
+                loss::$none_grad(sub(pred, a, b), sub(target, a, b), $($p,)* oc, gc)
+            })
+        }
+    };
+}
+
+pair_none!(mse_none, mse_none_with_grad, (), "");
+pair_none!(l1_none, l1_none_with_grad, (), "");
+pair_none!(huber_none, huber_none_with_grad, (delta: T), "0.5, ");
+pair_none!(smooth_l1_none, smooth_l1_none_with_grad, (beta: T), "0.5, ");
+pair_none!(
+    sigmoid_focal_loss_none,
+    sigmoid_focal_loss_none_with_grad,
+    (alpha: T, gamma: T),
+    "0.25, 2.0, "
+);
+pair_none!(kl_div_none, kl_div_none_with_grad, (log_target: bool), "true, ");
+
+/// Element offsets of parallel chunks for `bce_with_logits` forms: a multiple of the class
+/// count (so that each chunk starts at class 0, as the serial `_none` call assumes).
+fn class_chunk(n: usize, classes: usize) -> usize {
+    let c = classes.max(1);
+    (crate::chunk_len(n) / c).max(1) * c
+}
+
+/// Parallel [`nonlin::loss::bce_with_logits_none`]: element-wise binary cross-entropy from
+/// logits, `ℓ_i = w_i [pw_c t_i softplus(-x_i) + (1 - t_i) softplus(x_i)]`, split across
+/// threads at multiples of the class count (`pos_weight.len()`). The serial bits, domain,
+/// special values and accuracy (≤ 3 ULP per term, f32 and f64).
+///
+/// # Errors
+/// As [`nonlin::loss::bce_with_logits_none`], before any thread starts.
+///
+/// # Example
+/// ```
+/// let n = 70_002;
+/// let x: Vec<f32> = (0..n).map(|i| (i % 11) as f32 - 5.0).collect();
+/// let t: Vec<f32> = (0..n).map(|i| (i % 2) as f32).collect();
+/// let pw = [1.0f32, 3.0];
+/// let (mut par, mut ser) = (vec![0.0f32; n], vec![0.0f32; n]);
+/// nonlin_parallel::loss::bce_with_logits_none(&x, &t, None, Some(&pw), &mut par)?;
+/// nonlin::loss::bce_with_logits_none(&x, &t, None, Some(&pw), &mut ser)?;
+/// assert_eq!(par, ser);
+/// # Ok::<(), nonlin::Error>(())
+/// ```
+pub fn bce_with_logits_none<T: Float>(
+    logits: &[T],
+    target: &[T],
+    weight: Option<&[T]>,
+    pos_weight: Option<&[T]>,
+    out: &mut [T],
+) -> Result<(), Error> {
+    let n = logits.len();
+    let shape_ok = pos_weight.is_none_or(|p| !p.is_empty() && n.is_multiple_of(p.len()));
+    if n < PAR_THRESHOLD
+        || target.len() != n
+        || out.len() != n
+        || weight.is_some_and(|w| w.len() != n)
+        || !shape_ok
+    {
+        return loss::bce_with_logits_none(logits, target, weight, pos_weight, out);
+    }
+    let c = class_chunk(n, pos_weight.map_or(1, <[T]>::len));
+    out.par_chunks_mut(c).enumerate().try_for_each(|(i, oc)| {
+        let (a, b) = (i * c, i * c + oc.len());
+        loss::bce_with_logits_none(
+            sub(logits, a, b),
+            sub(target, a, b),
+            weight.map(|w| sub(w, a, b)),
+            pos_weight,
+            oc,
+        )
+    })
+}
+
+/// Parallel [`nonlin::loss::bce_with_logits_none_with_grad`]: element-wise
+/// [`bce_with_logits_none`] and its gradient `w_i [(1 - t_i) σ(x_i) - pw_c t_i σ(-x_i)]`.
+/// The serial bits and accuracy.
+///
+/// # Errors
+/// As [`nonlin::loss::bce_with_logits_none_with_grad`], before any thread starts.
+///
+/// # Example
+/// ```
+/// let n = 70_000;
+/// let (mut o, mut g) = (vec![0.0f64; n], vec![0.0f64; n]);
+/// nonlin_parallel::loss::bce_with_logits_none_with_grad(&vec![0.0; n], &vec![1.0; n], None, None, &mut o, &mut g)?;
+/// assert!(g.iter().all(|&v| v == -0.5));
+/// # Ok::<(), nonlin::Error>(())
+/// ```
+pub fn bce_with_logits_none_with_grad<T: Float>(
+    logits: &[T],
+    target: &[T],
+    weight: Option<&[T]>,
+    pos_weight: Option<&[T]>,
+    out: &mut [T],
+    grad: &mut [T],
+) -> Result<(), Error> {
+    let n = logits.len();
+    let shape_ok = pos_weight.is_none_or(|p| !p.is_empty() && n.is_multiple_of(p.len()));
+    if n < PAR_THRESHOLD
+        || target.len() != n
+        || out.len() != n
+        || grad.len() != n
+        || weight.is_some_and(|w| w.len() != n)
+        || !shape_ok
+    {
+        return loss::bce_with_logits_none_with_grad(logits, target, weight, pos_weight, out, grad);
+    }
+    let c = class_chunk(n, pos_weight.map_or(1, <[T]>::len));
+    out.par_chunks_mut(c)
+        .zip(grad.par_chunks_mut(c))
+        .enumerate()
+        .try_for_each(|(i, (oc, gc))| {
+            let (a, b) = (i * c, i * c + oc.len());
+            loss::bce_with_logits_none_with_grad(
+                sub(logits, a, b),
+                sub(target, a, b),
+                weight.map(|w| sub(w, a, b)),
+                pos_weight,
+                oc,
+                gc,
+            )
+        })
+}
+
+/// Parallel [`nonlin::loss::kl_div_batchmean`]: `Σ_i ℓ_i / batch` (PyTorch's
+/// `reduction="batchmean"`), the sum in the serial block structure. Same bits and accuracy
+/// as the serial call.
+///
+/// # Errors
+/// As [`nonlin::loss::kl_div_batchmean`] (lengths; [`Error::InvalidShape`] naming `batch`
+/// if it is 0 or does not divide the length), before any thread starts.
+///
+/// # Example
+/// ```
+/// let n = 70_000;
+/// let x: Vec<f64> = (0..n).map(|i| -1.0 - (i % 7) as f64 * 0.1).collect();
+/// let t: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64 * 0.05).collect();
+/// let par = nonlin_parallel::loss::kl_div_batchmean(&x, &t, false, 100)?;
+/// assert_eq!(par.to_bits(), nonlin::loss::kl_div_batchmean(&x, &t, false, 100)?.to_bits());
+/// # Ok::<(), nonlin::Error>(())
+/// ```
+pub fn kl_div_batchmean<T: Float>(
+    input: &[T],
+    target: &[T],
+    log_target: bool,
+    batch: usize,
+) -> Result<T, Error> {
+    let n = input.len();
+    if n < PAR_THRESHOLD || target.len() != n || batch == 0 || !n.is_multiple_of(batch) {
+        return loss::kl_div_batchmean(input, target, log_target, batch);
+    }
+    let total = fold_blocks::<T>(n, None, |a, b, _| {
+        loss::kl_div_partial(
+            sub(input, a, b),
+            sub(target, a, b),
+            log_target,
+            T::ONE,
+            None,
+        )
+    })?;
+    Ok(loss::finish_loss(total, batch, Reduction::Mean))
+}
+
+/// Parallel [`nonlin::loss::kl_div_batchmean_with_grad`]: [`kl_div_batchmean`] and its
+/// gradient (`grad_i = -t_i / batch`, or `-e^{t_i} / batch` for log targets). Same bits.
+///
+/// # Errors
+/// As [`nonlin::loss::kl_div_batchmean_with_grad`], before anything is written.
+///
+/// # Example
+/// ```
+/// let n = 70_000;
+/// let mut g = vec![0.0f32; n];
+/// nonlin_parallel::loss::kl_div_batchmean_with_grad(&vec![-1.0; n], &vec![0.5; n], false, 2, &mut g)?;
+/// assert!(g.iter().all(|&v| v == -0.25));
+/// # Ok::<(), nonlin::Error>(())
+/// ```
+pub fn kl_div_batchmean_with_grad<T: Float>(
+    input: &[T],
+    target: &[T],
+    log_target: bool,
+    batch: usize,
+    grad: &mut [T],
+) -> Result<T, Error> {
+    let n = input.len();
+    if n < PAR_THRESHOLD
+        || target.len() != n
+        || grad.len() != n
+        || batch == 0
+        || !n.is_multiple_of(batch)
+    {
+        return loss::kl_div_batchmean_with_grad(input, target, log_target, batch, grad);
+    }
+    let scale = grad_scale::<T>(batch, Reduction::Mean);
+    let total = fold_blocks(n, Some(grad), |a, b, g| {
+        loss::kl_div_partial(sub(input, a, b), sub(target, a, b), log_target, scale, g)
+    })?;
+    Ok(loss::finish_loss(total, batch, Reduction::Mean))
+}

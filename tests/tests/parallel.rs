@@ -908,3 +908,136 @@ fn activation_enum_bit_identical() {
         Activation::Gelu.backward(&x, &x[1..], &mut o).unwrap_err()
     );
 }
+
+#[test]
+fn elementwise_loss_none_forms_bit_identical() {
+    use nonlin::loss as s;
+    use nonlin_parallel::loss as p;
+    let ps = pools();
+    for n in [
+        7usize,
+        PAR_THRESHOLD - 1,
+        PAR_THRESHOLD + 1,
+        3 * PAR_THRESHOLD + 17,
+    ] {
+        let x = data(n, 61, -8.0, 8.0);
+        let t = data(n, 62, 0.0, 1.0);
+        let lx: Vec<f32> = x.iter().map(|v| -v.abs()).collect();
+        macro_rules! none2 {
+            ($f:ident, $fg:ident, $xs:expr $(, $a:expr)*) => {
+                agree(&format!("{} n={n}", stringify!($f)), &ps,
+                    || { let mut o = vec![0.0f32; n]; s::$f($xs, &t, $($a,)* &mut o).unwrap(); bits(None, &o, &[]) },
+                    || { let mut o = vec![0.0f32; n]; p::$f($xs, &t, $($a,)* &mut o).unwrap(); bits(None, &o, &[]) });
+                agree(&format!("{} n={n}", stringify!($fg)), &ps,
+                    || { let (mut o, mut g) = (vec![0.0f32; n], vec![0.0f32; n]); s::$fg($xs, &t, $($a,)* &mut o, &mut g).unwrap(); bits(None, &o, &g) },
+                    || { let (mut o, mut g) = (vec![0.0f32; n], vec![0.0f32; n]); p::$fg($xs, &t, $($a,)* &mut o, &mut g).unwrap(); bits(None, &o, &g) });
+            };
+        }
+        none2!(mse_none, mse_none_with_grad, &x);
+        none2!(l1_none, l1_none_with_grad, &x);
+        none2!(huber_none, huber_none_with_grad, &x, 0.7);
+        none2!(smooth_l1_none, smooth_l1_none_with_grad, &x, 0.0);
+        none2!(
+            sigmoid_focal_loss_none,
+            sigmoid_focal_loss_none_with_grad,
+            &x,
+            0.25,
+            0.5
+        );
+        none2!(kl_div_none, kl_div_none_with_grad, &lx, false);
+        let pw = [0.5f32, 2.0, 3.0];
+        let m = n / 3 * 3;
+        let w = data(m, 63, 0.0, 2.0);
+        let (xm, tm) = (&x[..m], &t[..m]);
+        agree(
+            &format!("bce_with_logits_none n={m}"),
+            &ps,
+            || {
+                let mut o = vec![0.0f32; m];
+                s::bce_with_logits_none(xm, tm, Some(&w), Some(&pw), &mut o).unwrap();
+                bits(None, &o, &[])
+            },
+            || {
+                let mut o = vec![0.0f32; m];
+                p::bce_with_logits_none(xm, tm, Some(&w), Some(&pw), &mut o).unwrap();
+                bits(None, &o, &[])
+            },
+        );
+        agree(
+            &format!("bce_with_logits_none_with_grad n={m}"),
+            &ps,
+            || {
+                let (mut o, mut g) = (vec![0.0f32; m], vec![0.0f32; m]);
+                s::bce_with_logits_none_with_grad(xm, tm, None, Some(&pw), &mut o, &mut g).unwrap();
+                bits(None, &o, &g)
+            },
+            || {
+                let (mut o, mut g) = (vec![0.0f32; m], vec![0.0f32; m]);
+                p::bce_with_logits_none_with_grad(xm, tm, None, Some(&pw), &mut o, &mut g).unwrap();
+                bits(None, &o, &g)
+            },
+        );
+        if m > 0 {
+            agree(
+                &format!("kl_div_batchmean n={m}"),
+                &ps,
+                || {
+                    bits(
+                        Some(s::kl_div_batchmean(&lx[..m], tm, false, 3).unwrap()),
+                        &[],
+                        &[],
+                    )
+                },
+                || {
+                    bits(
+                        Some(p::kl_div_batchmean(&lx[..m], tm, false, 3).unwrap()),
+                        &[],
+                        &[],
+                    )
+                },
+            );
+            agree(
+                &format!("kl_div_batchmean_with_grad n={m}"),
+                &ps,
+                || {
+                    let mut g = vec![0.0f32; m];
+                    let v =
+                        s::kl_div_batchmean_with_grad(&lx[..m], tm, true, m / 3, &mut g).unwrap();
+                    bits(Some(v), &[], &g)
+                },
+                || {
+                    let mut g = vec![0.0f32; m];
+                    let v =
+                        p::kl_div_batchmean_with_grad(&lx[..m], tm, true, m / 3, &mut g).unwrap();
+                    bits(Some(v), &[], &g)
+                },
+            );
+        }
+    }
+    // Errors: the serial ones, nothing written.
+    let n = PAR_THRESHOLD + 10;
+    let x = data(n, 64, -1.0, 1.0);
+    let mut o = vec![5.0f32; n];
+    let mut g = vec![5.0f32; n];
+    assert_same_err!(
+        p::huber_none(&x, &x, -1.0, &mut o).unwrap_err(),
+        s::huber_none(&x, &x, -1.0, &mut o).unwrap_err()
+    );
+    assert_same_err!(
+        p::sigmoid_focal_loss_none_with_grad(&x, &x, 2.0, 1.0, &mut o, &mut g).unwrap_err(),
+        s::sigmoid_focal_loss_none_with_grad(&x, &x, 2.0, 1.0, &mut o, &mut g).unwrap_err()
+    );
+    assert_same_err!(
+        p::mse_none(&x, &x[1..], &mut o).unwrap_err(),
+        s::mse_none(&x, &x[1..], &mut o).unwrap_err()
+    );
+    assert_same_err!(
+        p::bce_with_logits_none(&x, &x, None, Some(&[1.0, 2.0, 3.0]), &mut o).unwrap_err(),
+        s::bce_with_logits_none(&x, &x, None, Some(&[1.0, 2.0, 3.0]), &mut o).unwrap_err()
+    );
+    assert_same_err!(
+        p::kl_div_batchmean(&x, &x, false, 7).unwrap_err(),
+        s::kl_div_batchmean(&x, &x, false, 7).unwrap_err()
+    );
+    assert!(o.iter().chain(&g).all(|&v| v == 5.0));
+}
