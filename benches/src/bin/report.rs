@@ -463,35 +463,92 @@ fn throughput_table(rows: &[Row], n: usize) -> String {
     s
 }
 
+/// A kernel of the scaling table: `serial(x, out)` and `parallel(x, out)` over `x.len()`
+/// elements (whole rows of `cols`).
+struct Scaled<'a> {
+    name: String,
+    cols: usize,
+    serial: ScaledFn<'a>,
+    parallel: ScaledFn<'a>,
+}
+
+type ScaledFn<'a> = Box<dyn Fn(&[f32], &mut [f32]) + Sync + 'a>;
+
 fn scaling_table(tbudget: Duration) -> String {
     let mut s = String::new();
     let sizes = [4096usize, 65536, 1 << 20, 1 << 24];
     let _ = writeln!(
         s,
-        "Scaling of `nonlin-parallel` (f32, Melem/s): serial `nonlin` vs the parallel call in a rayon pool of 1 and 2 threads.\n"
+        "Scaling of `nonlin-parallel` (f32, Melem/s): serial `nonlin` vs the parallel call in a rayon pool of 1 and 2 threads. Row kernels take whole rows of 1000 (4, 65, 1048 and 16777 rows); below `PAR_THRESHOLD` = {} elements the parallel call runs serially.\n",
+        nonlin_parallel::PAR_THRESHOLD
     );
     let _ = writeln!(
         s,
         "| kernel | elements | serial | parallel, 1 thread | parallel, 2 threads | 2 threads / serial |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
-    let ks: Vec<Unary> = unary_kernels()
+    let cols = 1000;
+    let max_rows = (1usize << 24) / cols;
+    let mut r = Rng::new(17);
+    let targets: Vec<i64> = (0..max_rows)
+        .map(|_| (r.next_u64() % cols as u64) as i64)
+        .collect();
+    let unary: Vec<Unary> = unary_kernels()
         .into_iter()
         .filter(|k| ["tanh", "gelu", "mish", "softplus", "relu"].contains(&k.name))
         .collect();
+    let mut ks: Vec<Scaled> = unary
+        .iter()
+        .map(|k| Scaled {
+            name: k.name.to_owned(),
+            cols: 1,
+            serial: Box::new(move |x, o| (k.f32)(x, o)),
+            parallel: Box::new(move |x, o| (k.par32)(x, o)),
+        })
+        .collect();
+    let targets = &targets;
+    let ce = nonlin::loss::CrossEntropyOptions::<f32>::default();
+    let mean = nonlin::loss::Reduction::Mean;
+    ks.push(Scaled {
+        name: "softmax (rows of 1000)".into(),
+        cols,
+        serial: Box::new(move |x, o| {
+            let _ = nonlin::softmax(x, cols, o);
+        }),
+        parallel: Box::new(move |x, o| {
+            let _ = nonlin_parallel::softmax(x, cols, o);
+        }),
+    });
+    ks.push(Scaled {
+        name: "cross_entropy_with_grad (rows of 1000)".into(),
+        cols,
+        serial: Box::new(move |x, g| {
+            let t = targets.get(..x.len() / cols).unwrap_or(&[]);
+            let _ = std::hint::black_box(nonlin::loss::cross_entropy_with_grad(
+                x, t, cols, &ce, mean, g,
+            ));
+        }),
+        parallel: Box::new(move |x, g| {
+            let t = targets.get(..x.len() / cols).unwrap_or(&[]);
+            let _ = std::hint::black_box(nonlin_parallel::loss::cross_entropy_with_grad(
+                x, t, cols, &ce, mean, g,
+            ));
+        }),
+    });
     let pools: Vec<rayon::ThreadPool> = [1, 2]
         .iter()
         .filter_map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().ok())
         .collect();
     for k in &ks {
-        for &n in &sizes {
+        for &size in &sizes {
+            let n = size / k.cols * k.cols;
             progress(&format!("scaling {} {n}", k.name));
             let x = inputs(n);
             let mut out = vec![0.0f32; n];
-            let serial = throughput(n, tbudget, || (k.f32)(&x, &mut out));
+            let serial = throughput(n, tbudget, || (k.serial)(&x, &mut out));
             let p: Vec<f64> = pools
                 .iter()
-                .map(|pool| pool.install(|| throughput(n, tbudget, || (k.par32)(&x, &mut out))))
+                .map(|pool| pool.install(|| throughput(n, tbudget, || (k.parallel)(&x, &mut out))))
                 .collect();
             let p1 = p.first().copied().unwrap_or(f64::NAN);
             let p2 = p.get(1).copied().unwrap_or(f64::NAN);

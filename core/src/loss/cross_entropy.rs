@@ -1327,3 +1327,409 @@ pub fn softmax_focal_loss_none_with_grad<T: Float>(
 ) -> Result<(), Error> {
     focal_engine(logits, targets, cols, opts, None, Some(out), Some(grad)).map(|_| ())
 }
+
+// ------------------------------------------------------------------------------------------
+// Pieces for callers that split the rows across threads (`nonlin-parallel`).
+//
+// A reduced row loss is `finish(sum_losses(ℓ_0, ℓ_1, ...), D)`: the rows' `f64` losses are
+// summed in blocks of `BLOCK` rows combined in order (non-finite losses kept aside), then
+// divided by the mean's denominator `D`. The functions below expose those steps, so that a
+// caller computing the rows on several threads gets the one-call bits: `*_prepare` checks
+// the whole input exactly as the one-call function (same errors, same order) and returns
+// `(D, grad_scale)`; `*_rows` computes the `f64` losses (and gradient rows) of a piece of
+// whole rows; `row_losses_partial` sums a piece of losses starting at a multiple of
+// `BLOCK` rows; `finish_row_losses` turns the in-order combination into the reduced value.
+
+/// Checks the arguments of [`cross_entropy`] (`reduction: Some(..)`) or
+/// [`cross_entropy_none`] (`None`, with `out_len`) and their `_with_grad` forms
+/// (`grad_len`) as those functions do, and returns the mean's denominator and the
+/// gradient scale they use.
+///
+/// # Errors
+/// As [`cross_entropy`] and its variants.
+#[doc(hidden)]
+pub fn cross_entropy_prepare<T: Float>(
+    logits_len: usize,
+    targets: &[i64],
+    cols: usize,
+    opts: &CrossEntropyOptions<'_, T>,
+    reduction: Option<Reduction>,
+    out_len: Option<usize>,
+    grad_len: Option<usize>,
+) -> Result<(f64, f64), Error> {
+    check_index_loss(
+        logits_len,
+        cols,
+        targets,
+        opts.ignore_index,
+        ("weight", opts.weight),
+        out_len,
+        grad_len,
+    )?;
+    check_smoothing(opts.label_smoothing)?;
+    Ok(denominator(
+        targets,
+        opts.ignore_index,
+        opts.weight,
+        reduction,
+    ))
+}
+
+/// The `f64` losses of a piece of whole rows of [`cross_entropy`] written to `losses` (one
+/// per row), and the gradient rows times `grad_scale` to `grad` when given.
+///
+/// # Errors
+/// As [`cross_entropy`] for the piece (target positions are relative to the piece);
+/// [`Error::LengthMismatch`] naming `out` for `losses` and `grad`;
+/// [`Error::InvalidParameter`] naming `grad_scale` if it is not finite.
+#[doc(hidden)]
+pub fn cross_entropy_rows<T: Float>(
+    logits: &[T],
+    targets: &[i64],
+    cols: usize,
+    opts: &CrossEntropyOptions<'_, T>,
+    grad_scale: f64,
+    losses: &mut [f64],
+    grad: Option<&mut [T]>,
+) -> Result<(), Error> {
+    check_index_loss(
+        logits.len(),
+        cols,
+        targets,
+        opts.ignore_index,
+        ("weight", opts.weight),
+        Some(losses.len()),
+        grad.as_deref().map(<[T]>::len),
+    )?;
+    let eps = check_smoothing(opts.label_smoothing)?;
+    crate::error::check_finite("grad_scale", grad_scale)?;
+    let w = opts.weight;
+    let w_sum = if eps > 0.0 { weight_sum(w, cols) } else { 0.0 };
+    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
+    for ((row, &t), l) in logits.chunks_exact(cols).zip(targets).zip(losses) {
+        let g = gi.as_mut().and_then(|it| it.next());
+        *l = ce_row(row, t, opts.ignore_index, w, eps, w_sum, grad_scale, g);
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`cross_entropy_probs`] and its variants (see
+/// [`cross_entropy_prepare`]) and returns the mean's denominator and the gradient scale.
+///
+/// # Errors
+/// As [`cross_entropy_probs`] and its variants.
+#[doc(hidden)]
+pub fn cross_entropy_probs_prepare<T: Float>(
+    logits_len: usize,
+    target_len: usize,
+    cols: usize,
+    opts: &CrossEntropyOptions<'_, T>,
+    reduction: Option<Reduction>,
+    out_len: Option<usize>,
+    grad_len: Option<usize>,
+) -> Result<(f64, f64), Error> {
+    let rows = check_cols(logits_len, cols)?;
+    check_len("target", logits_len, target_len)?;
+    check_weights("weight", opts.weight, cols)?;
+    if let Some(n) = out_len {
+        check_len("out", rows, n)?;
+    }
+    if let Some(n) = grad_len {
+        check_len("grad", logits_len, n)?;
+    }
+    check_smoothing(opts.label_smoothing)?;
+    Ok(match reduction {
+        Some(Reduction::Mean) => (rows as f64, if rows > 0 { 1.0 / rows as f64 } else { 0.0 }),
+        _ => (1.0, 1.0),
+    })
+}
+
+/// The `f64` losses of a piece of whole rows of [`cross_entropy_probs`] (see
+/// [`cross_entropy_rows`]).
+///
+/// # Errors
+/// As [`cross_entropy_probs`] for the piece; [`Error::LengthMismatch`] naming `out` for
+/// `losses`; [`Error::InvalidParameter`] naming `grad_scale` if it is not finite.
+#[doc(hidden)]
+pub fn cross_entropy_probs_rows<T: Float>(
+    logits: &[T],
+    target: &[T],
+    cols: usize,
+    opts: &CrossEntropyOptions<'_, T>,
+    grad_scale: f64,
+    losses: &mut [f64],
+    grad: Option<&mut [T]>,
+) -> Result<(), Error> {
+    cross_entropy_probs_prepare(
+        logits.len(),
+        target.len(),
+        cols,
+        opts,
+        None,
+        Some(losses.len()),
+        grad.as_deref().map(<[T]>::len),
+    )?;
+    let eps = check_smoothing(opts.label_smoothing)?;
+    crate::error::check_finite("grad_scale", grad_scale)?;
+    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
+    let rows = logits.chunks_exact(cols).zip(target.chunks_exact(cols));
+    for ((row, tr), l) in rows.zip(losses) {
+        let g = gi.as_mut().and_then(|it| it.next());
+        *l = ce_probs_row(row, tr, opts.weight, eps, grad_scale, g);
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`nll_loss`] and its variants (see [`cross_entropy_prepare`])
+/// and returns the mean's denominator and the gradient scale.
+///
+/// # Errors
+/// As [`nll_loss`] and its variants.
+#[doc(hidden)]
+pub fn nll_loss_prepare<T: Float>(
+    logp_len: usize,
+    targets: &[i64],
+    cols: usize,
+    opts: &NllOptions<'_, T>,
+    reduction: Option<Reduction>,
+    out_len: Option<usize>,
+    grad_len: Option<usize>,
+) -> Result<(f64, f64), Error> {
+    check_index_loss(
+        logp_len,
+        cols,
+        targets,
+        opts.ignore_index,
+        ("weight", opts.weight),
+        out_len,
+        grad_len,
+    )?;
+    Ok(denominator(
+        targets,
+        opts.ignore_index,
+        opts.weight,
+        reduction,
+    ))
+}
+
+/// The `f64` losses of a piece of whole rows of [`nll_loss`] (see [`cross_entropy_rows`]).
+///
+/// # Errors
+/// As [`nll_loss`] for the piece; [`Error::LengthMismatch`] naming `out` for `losses`;
+/// [`Error::InvalidParameter`] naming `grad_scale` if it is not finite.
+#[doc(hidden)]
+pub fn nll_loss_rows<T: Float>(
+    logp: &[T],
+    targets: &[i64],
+    cols: usize,
+    opts: &NllOptions<'_, T>,
+    grad_scale: f64,
+    losses: &mut [f64],
+    grad: Option<&mut [T]>,
+) -> Result<(), Error> {
+    nll_loss_prepare(
+        logp.len(),
+        targets,
+        cols,
+        opts,
+        None,
+        Some(losses.len()),
+        grad.as_deref().map(<[T]>::len),
+    )?;
+    crate::error::check_finite("grad_scale", grad_scale)?;
+    let w = opts.weight;
+    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
+    for ((row, &t), l) in logp.chunks_exact(cols).zip(targets).zip(losses) {
+        // The row of `nll_engine`.
+        let mut g = gi.as_mut().and_then(|it| it.next());
+        fill(&mut g, T::ZERO);
+        *l = if Some(t) == opts.ignore_index {
+            0.0
+        } else {
+            let k = t as usize;
+            let wt = weight_of(w, k);
+            let lp = row.get(k).map_or(0.0, |v| v.to_f64());
+            set(&mut g, k, -wt * grad_scale);
+            if lp.is_nan() { lp } else { wnl(wt, lp) }
+        };
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`softmax_focal_loss`] and its variants (see
+/// [`cross_entropy_prepare`]) and returns the mean's denominator and the gradient scale.
+///
+/// # Errors
+/// As [`softmax_focal_loss`] and its variants.
+#[doc(hidden)]
+pub fn softmax_focal_loss_prepare<T: Float>(
+    logits_len: usize,
+    targets: &[i64],
+    cols: usize,
+    opts: &FocalOptions<'_, T>,
+    reduction: Option<Reduction>,
+    out_len: Option<usize>,
+    grad_len: Option<usize>,
+) -> Result<(f64, f64), Error> {
+    check_index_loss(
+        logits_len,
+        cols,
+        targets,
+        opts.ignore_index,
+        ("alpha", opts.alpha),
+        out_len,
+        grad_len,
+    )?;
+    let gamma = opts.gamma.to_f64();
+    if !(gamma.is_finite() && gamma >= 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "gamma",
+            value: gamma,
+            requirement: "finite and >= 0",
+        });
+    }
+    let ignore = opts.ignore_index;
+    let counted = targets.iter().filter(|&&t| Some(t) != ignore).count() as f64;
+    Ok(match reduction {
+        Some(Reduction::Mean) => (counted, if counted > 0.0 { 1.0 / counted } else { 0.0 }),
+        _ => (1.0, 1.0),
+    })
+}
+
+/// The `f64` losses of a piece of whole rows of [`softmax_focal_loss`] (see
+/// [`cross_entropy_rows`]).
+///
+/// # Errors
+/// As [`softmax_focal_loss`] for the piece; [`Error::LengthMismatch`] naming `out` for
+/// `losses`; [`Error::InvalidParameter`] naming `grad_scale` if it is not finite.
+#[doc(hidden)]
+pub fn softmax_focal_loss_rows<T: Float>(
+    logits: &[T],
+    targets: &[i64],
+    cols: usize,
+    opts: &FocalOptions<'_, T>,
+    grad_scale: f64,
+    losses: &mut [f64],
+    grad: Option<&mut [T]>,
+) -> Result<(), Error> {
+    softmax_focal_loss_prepare(
+        logits.len(),
+        targets,
+        cols,
+        opts,
+        None,
+        Some(losses.len()),
+        grad.as_deref().map(<[T]>::len),
+    )?;
+    crate::error::check_finite("grad_scale", grad_scale)?;
+    let gamma = opts.gamma.to_f64();
+    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
+    for ((row, &t), l) in logits.chunks_exact(cols).zip(targets).zip(losses) {
+        let g = gi.as_mut().and_then(|it| it.next());
+        *l = focal_row(row, t, opts, gamma, grad_scale, g);
+    }
+    Ok(())
+}
+
+/// One row of `focal_engine` (the same statements; kept in step with it by the
+/// bit-identity tests of `nonlin-parallel`).
+fn focal_row<T: Float>(
+    row: &[T],
+    t: i64,
+    opts: &FocalOptions<'_, T>,
+    gamma: f64,
+    gscale: f64,
+    mut g: Option<&mut [T]>,
+) -> f64 {
+    if Some(t) == opts.ignore_index {
+        fill(&mut g, T::ZERO);
+        return 0.0;
+    }
+    let k = t as usize;
+    let at = weight_of(opts.alpha, k);
+    let xt = row.get(k).copied().unwrap_or(T::ZERO);
+    let st = row_stats::<T, f64, false>(row, 1.0);
+    match st.kind {
+        Kind::Normal => {
+            let lp = logp_normal(&st, xt);
+            let lp = lp.0 + lp.1;
+            let (lq, gf) = focal_terms(lp, gamma);
+            let a = gscale * at * gf;
+            let (ih, il) = st.inv_sum();
+            if g.is_some() {
+                normal_pass(
+                    row,
+                    &st,
+                    None,
+                    (ih * a, il * a),
+                    0.0,
+                    false,
+                    g.as_deref_mut(),
+                );
+                set(&mut g, k, a * expm1_64(lp));
+            }
+            if at == 0.0 { 0.0 } else { at * lq }
+        }
+        Kind::Nan => {
+            fill(&mut g, T::NAN);
+            f64::NAN
+        }
+        _ => {
+            let (pt, lpt) = special_p_logp(&st, xt);
+            let (lq, gf) = if pt > 0.0 && pt < 1.0 {
+                focal_terms(lpt, gamma)
+            } else {
+                focal_terms(if pt >= 1.0 { 0.0 } else { f64::NEG_INFINITY }, gamma)
+            };
+            let a = gscale * at * gf;
+            for (j, &v) in row.iter().enumerate() {
+                let (p, _) = special_p_logp(&st, v);
+                set(&mut g, j, a * (p - if j == k { 1.0 } else { 0.0 }));
+            }
+            if at == 0.0 { 0.0 } else { at * lq }
+        }
+    }
+}
+
+/// The partial sum of a piece of row losses that starts at a multiple of
+/// [`crate::reduce::BLOCK`] rows: `(finite part, non-finite part)`, where the finite part is
+/// the block sum of the finite losses (a non-finite loss counts as 0 in its place) and the
+/// non-finite part is the plain sum of the non-finite ones (0 if none; NaN, `+inf` or
+/// `-inf` otherwise). Pieces are combined in order: the finite parts with
+/// [`crate::reduce::Dd::add`] from [`crate::reduce::Dd::ZERO`], the non-finite parts with
+/// `+` from 0.
+#[doc(hidden)]
+pub fn row_losses_partial(losses: &[f64]) -> (crate::reduce::Dd, f64) {
+    let mut special = 0.0;
+    let total = sum_f64(losses.iter().map(|&v| {
+        if v.is_finite() {
+            v
+        } else {
+            special += v;
+            0.0
+        }
+    }));
+    (total, special)
+}
+
+/// The reduced value of a row loss from the in-order combination of its
+/// [`row_losses_partial`]s and the denominator `d` from its `*_prepare` function: the same
+/// bits as the one-call function.
+#[doc(hidden)]
+pub fn finish_row_losses<T: Float>(
+    total: crate::reduce::Dd,
+    special: f64,
+    d: f64,
+    reduction: Reduction,
+) -> T {
+    // `sum_losses`: any NaN (or +inf with -inf) is NaN (its canonical bits, whatever NaN
+    // the arithmetic made), else an infinity wins.
+    let total = if special.is_nan() {
+        f64::NAN
+    } else if special == 0.0 {
+        total.value()
+    } else {
+        special
+    };
+    finish(total, d, Some(reduction))
+}
