@@ -369,22 +369,18 @@ pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
     backend::run(Job(a, b, c, o1, o2, k))
 }
 
-/// Drivers taking plain closures on a lane type `L` chosen by the caller (no dispatch: the
-/// caller is already inside a backend, or uses `T::Lane`, the portable one). Same
-/// position-independence contract as the drivers above.
-///
-/// Each closure is called from exactly one place (whole lanes and the padded tail go through
-/// the same call), so that the compiler inlines it into the caller: a closure left out of
-/// line would be compiled without the caller's `#[target_feature]`s, and every lane
-/// operation in it would become a call.
+/// Drivers taking plain closures on a lane type `L` chosen by the caller, without dispatch
+/// (the binary losses and the diagnostics use them with `T::Lane`, the portable backend),
+/// and the load/store helpers of [`lane_loop!`]. Same position-independence contract as the
+/// drivers above. Code that runs on the AVX2 backend uses [`lane_loop!`] instead: a closure
+/// the compiler leaves out of line is compiled without the caller's `#[target_feature]`s.
 pub(crate) mod closure {
-    use crate::error::{Error, check_len};
     use crate::float::Float;
     use crate::lane::Lane;
 
     /// A chunk of at most `LANES` elements as a lane, padded with `pad`.
     #[inline(always)]
-    fn load<L: Lane>(chunk: &[L::Scalar], pad: L::Scalar) -> L {
+    pub(crate) fn load<L: Lane>(chunk: &[L::Scalar], pad: L::Scalar) -> L {
         let mut a = L::Array::default();
         if chunk.len() < L::LANES {
             for d in a.as_mut().iter_mut() {
@@ -397,43 +393,12 @@ pub(crate) mod closure {
         L::from_array(a)
     }
 
+    /// Stores the first `chunk.len()` elements of `v`.
     #[inline(always)]
-    fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
+    pub(crate) fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
         let a = v.to_array();
         for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
             *d = *s;
-        }
-    }
-
-    /// `out[i] = f(x[i])` over `min` of the lengths (tail padded with zeros).
-    #[inline(always)]
-    pub(crate) fn map_unchecked<T: Float, L: Lane<Scalar = T>>(
-        x: &[T],
-        out: &mut [T],
-        f: impl Fn(L) -> L,
-    ) {
-        for (xc, oc) in x.chunks(L::LANES).zip(out.chunks_mut(L::LANES)) {
-            store(f(load(xc, T::ZERO)), oc);
-        }
-    }
-
-    /// `dst[i] = f(src[i])`, or `dst[i] = f(dst[i])` in place when `src` is `None`.
-    #[inline(always)]
-    pub(crate) fn map_from<T: Float, L: Lane<Scalar = T>>(
-        src: Option<&[T]>,
-        dst: &mut [T],
-        f: impl Fn(L) -> L,
-    ) {
-        let n = L::LANES;
-        for (i, dc) in dst.chunks_mut(n).enumerate() {
-            let v = match src {
-                Some(s) => load(
-                    s.get(i * n..).unwrap_or(&[]).get(..dc.len()).unwrap_or(&[]),
-                    T::ZERO,
-                ),
-                None => load(dc, T::ZERO),
-            };
-            store(f(v), dc);
         }
     }
 
@@ -449,23 +414,6 @@ pub(crate) mod closure {
         for ((ac, bc), oc) in a.chunks(n).zip(b.chunks(n)).zip(out.chunks_mut(n)) {
             store(f(load(ac, T::ZERO), load(bc, T::ZERO)), oc);
         }
-    }
-
-    /// `a[i] = f(a[i], b[i])` in place on `a`.
-    #[inline(always)]
-    pub(crate) fn map2_inplace<T: Float, L: Lane<Scalar = T>>(
-        a: &mut [T],
-        b: &[T],
-        b_name: &'static str,
-        f: impl Fn(L, L) -> L,
-    ) -> Result<(), Error> {
-        check_len(b_name, a.len(), b.len())?;
-        let n = L::LANES;
-        for (ac, bc) in a.chunks_mut(n).zip(b.chunks(n)) {
-            let v = f(load(ac, T::ZERO), load(bc, T::ZERO));
-            store(v, ac);
-        }
-        Ok(())
     }
 
     /// `out[i] = f(a[i], b[i], c[i])` over `min` of the lengths.
@@ -531,6 +479,58 @@ pub(crate) mod closure {
         acc
     }
 }
+
+/// Lane loops whose body is written in place rather than passed as a closure, for code
+/// generic over the backend family (`softmax`, `cross_entropy`): a closure is one function
+/// however many places inline its caller, and once it has two call sites the compiler
+/// leaves it out of line, compiled without the AVX2 `#[target_feature]`s of its caller. A
+/// macro body is part of the caller. Tails are padded with zeros and go through the same
+/// body (position independence).
+///
+/// - `lane_loop!(map <L> (src, dst) |v| body)`: `dst[i] = body(v)`, `v` read from `src`
+///   (`Option<&[T]>`) or, for `None`, from `dst` itself (in place).
+/// - `lane_loop!(map2 <L> (a, b, out) |x, y| body)`: `out[i] = body(a[i], b[i])` over the
+///   shortest length.
+/// - `lane_loop!(map2_inplace <L> (a, b) |x, y| body)`: `a[i] = body(a[i], b[i])`.
+macro_rules! lane_loop {
+    (map <$L:ty> ($src:expr, $dst:expr) |$v:ident| $body:expr) => {{
+        let src = $src;
+        let n = <$L as $crate::lane::Lane>::LANES;
+        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
+        for (i, dc) in $dst.chunks_mut(n).enumerate() {
+            let $v: $L = match src {
+                Some(s) => $crate::driver::closure::load(
+                    s.get(i * n..).unwrap_or(&[]).get(..dc.len()).unwrap_or(&[]),
+                    zero,
+                ),
+                None => $crate::driver::closure::load(dc, zero),
+            };
+            let r: $L = $body;
+            $crate::driver::closure::store(r, dc);
+        }
+    }};
+    (map2 <$L:ty> ($a:expr, $b:expr, $out:expr) |$x:ident, $y:ident| $body:expr) => {{
+        let n = <$L as $crate::lane::Lane>::LANES;
+        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
+        for ((ac, bc), oc) in $a.chunks(n).zip($b.chunks(n)).zip($out.chunks_mut(n)) {
+            let $x: $L = $crate::driver::closure::load(ac, zero);
+            let $y: $L = $crate::driver::closure::load(bc, zero);
+            let r: $L = $body;
+            $crate::driver::closure::store(r, oc);
+        }
+    }};
+    (map2_inplace <$L:ty> ($a:expr, $b:expr) |$x:ident, $y:ident| $body:expr) => {{
+        let n = <$L as $crate::lane::Lane>::LANES;
+        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
+        for (ac, bc) in $a.chunks_mut(n).zip($b.chunks(n)) {
+            let $x: $L = $crate::driver::closure::load(ac, zero);
+            let $y: $L = $crate::driver::closure::load(bc, zero);
+            let r: $L = $body;
+            $crate::driver::closure::store(r, ac);
+        }
+    }};
+}
+pub(crate) use lane_loop;
 
 #[cfg(test)]
 mod tests {

@@ -81,7 +81,7 @@
 //! `logsumexp` of such a row is `ln 0 = -inf` under both policies.
 
 use crate::backend;
-use crate::driver;
+use crate::driver::lane_loop;
 use crate::error::{Error, check_len, check_positive};
 use crate::float::Float;
 use crate::lane::{Family, Lane, LaneFn};
@@ -735,31 +735,56 @@ impl<L: Lane> RefLanes<L> {
     }
 }
 
-/// Calls `f` on each lane of `src` (the tail padded with `pad`) and, when `STORE`, writes
-/// its result to the same positions of `dst` (`dst` as long as `src`).
-#[inline(always)]
-fn lanes<B: Family, T: Float, U: Float, const STORE: bool>(
-    src: &[T],
-    pad: U,
-    dst: &mut [T],
-    mut f: impl FnMut(Ln<B, U>) -> Ln<B, U>,
-) {
-    let n = U::LANES;
-    // One call of `f` for whole lanes and the padded tail alike (see `driver::closure`).
-    let mut dt = dst.chunks_mut(n);
-    for c in src.chunks(n) {
-        let v = if c.len() == n {
-            load_full::<B, T, U>(c)
-        } else {
-            load_pad::<B, T, U>(c, pad)
-        };
-        let r = f(v);
-        if STORE && let Some(d) = dt.next() {
-            for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
-                *o = T::from_f64(v.to_f64());
+/// Runs `body` on each lane `$v` of `src` (the tail padded with `pad`) and, when `STORE`,
+/// writes its result to the same positions of `dst` (`dst` as long as `src`). A macro, not
+/// a function taking a closure, so that the body is compiled inside its caller (see
+/// `driver::lane_loop`).
+macro_rules! scan_lanes {
+    (<$B:ty, $T:ty, $U:ty, $store:ident> ($src:expr, $pad:expr, $dst:expr) |$v:ident| $body:expr) => {{
+        let n = <Ln<$B, $U> as Lane>::LANES;
+        let mut dt = $dst.chunks_mut(n);
+        for c in $src.chunks(n) {
+            let $v = if c.len() == n {
+                load_full::<$B, $T, $U>(c)
+            } else {
+                load_pad::<$B, $T, $U>(c, $pad)
+            };
+            let r: Ln<$B, $U> = $body;
+            if $store && let Some(d) = dt.next() {
+                for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
+                    *o = <$T>::from_f64(v.to_f64());
+                }
             }
         }
-    }
+    }};
+}
+
+/// `body` on `f64` lanes: the lanes `$a`, `$b` of `T` widened to `f64` (`$x`, `$y`), the
+/// result rounded back to `T` once. A macro for the reason given at [`scan_lanes`].
+macro_rules! via_f64 {
+    (<$B:ty, $T:ty> ($a:expr, $b:expr) |$x:ident, $y:ident| $body:expr) => {{
+        let (aa, ba) = ($a.to_array(), $b.to_array());
+        let mut out = <Ln<$B, $T> as Lane>::Array::default();
+        for ((ac, bc), oc) in aa
+            .as_ref()
+            .chunks(4)
+            .zip(ba.as_ref().chunks(4))
+            .zip(out.as_mut().chunks_mut(4))
+        {
+            let (mut xa, mut ya) = ([0.0f64; 4], [0.0f64; 4]);
+            for ((d, e), (&p, &q)) in xa.iter_mut().zip(ya.iter_mut()).zip(ac.iter().zip(bc)) {
+                *d = p.to_f64();
+                *e = q.to_f64();
+            }
+            let $x = d_from::<$B>(&xa);
+            let $y = d_from::<$B>(&ya);
+            let r: D<$B> = $body;
+            for (o, &v) in oc.iter_mut().zip(r.to_array().as_ref().iter()) {
+                *o = <$T>::from_f64(v);
+            }
+        }
+        Ln::<$B, $T>::from_array(out)
+    }};
 }
 
 /// What the fast pass found: the row's [`Stats`] (always [`Kind::Normal`]), the final
@@ -874,7 +899,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
         if !below && bm == m {
             // The block holds the running maximum: count its copies instead of adding them.
             let ml = Ln::<B, U>::splat(U::from_f64(m));
-            lanes::<B, T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+            scan_lanes!(<B, T, U, STORE> (block, U::NEG_INFINITY, db) |v| {
                 let e = rl.term::<GRID>(v);
                 let eq = v.eq(ml);
                 count += u64::from(Ln::<B, U>::count(eq));
@@ -882,7 +907,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
                 e * sc
             });
         } else {
-            lanes::<B, T, U, STORE>(block, U::NEG_INFINITY, db, |v| {
+            scan_lanes!(<B, T, U, STORE> (block, U::NEG_INFINITY, db) |v| {
                 let e = rl.term::<GRID>(v);
                 acc.add(e);
                 e * sc
@@ -974,32 +999,32 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     let rl = RefLanes::<Ln<B, T>>::new(fs.r, fs.k);
     let sc = vmath::splat::<Ln<B, T>>(STORE_SCALE);
     let grid = fs.grid;
-    // Each closure has one call site, so that it is inlined (see `driver::closure`).
-    let recompute = |x: Ln<B, T>| {
-        let e = if grid {
-            rl.term::<true>(x)
-        } else {
-            rl.term::<false>(x)
-        } * sc;
-        Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
-    };
     let len = dst.len();
     let vf = match src {
         Some(x) if stored => fs.valid_from.min(x.len()).min(len),
         _ => len,
     };
     let (d0, d1) = dst.split_at_mut(vf);
-    driver::closure::map_from(src.map(|x| x.get(..vf).unwrap_or(x)), d0, recompute);
-    match src {
-        Some(x) if vf < len => {
-            let x1 = x.get(vf..).unwrap_or(&[]);
-            driver::closure::map2_inplace(d1, x1, "x", |e: Ln<B, T>, x| {
-                Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
-            })
-            .is_ok()
+    lane_loop!(map <Ln<B, T>> (src.map(|x| x.get(..vf).unwrap_or(x)), d0) |x| {
+        let e = if grid {
+            rl.term::<true>(x)
+        } else {
+            rl.term::<false>(x)
+        } * sc;
+        Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
+    });
+    if let Some(x) = src
+        && vf < len
+    {
+        let x1 = x.get(vf..).unwrap_or(&[]);
+        if x1.len() != d1.len() {
+            return false;
         }
-        _ => true,
+        lane_loop!(map2_inplace <Ln<B, T>> (d1, x1) |e, x| {
+            Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
+        });
     }
+    true
 }
 
 /// The `log_softmax` write pass of an `f32` row in `f64` lanes: `(x - M) - ln S`, the
@@ -1010,7 +1035,7 @@ fn write_log_wide<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], st: &St
     let (lh, ll) = st.log_sum();
     let nm = D::<B>::splat(-st.m);
     let nl = D::<B>::splat(-(lh + ll));
-    apply::<B, T>(src, dst, |v| via_f64::<B, T>(v, v, |x, _| (x + nm) + nl));
+    lane_loop!(map <Ln<B, T>> (src, dst) |v| via_f64!(<B, T> (v, v) |x, _y| (x + nm) + nl));
 }
 
 /// One row of `softmax` / `log_softmax`, `T = 1`: the fast pass where it applies (rows with
@@ -1090,11 +1115,6 @@ pub(crate) fn check_cols(len: usize, cols: usize) -> Result<usize, Error> {
     }
 }
 
-#[inline(always)]
-fn apply<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], f: impl Fn(Ln<B, T>) -> Ln<B, T>) {
-    driver::closure::map_from(src, dst, f)
-}
-
 /// The write pass of one row.
 #[inline(always)]
 fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
@@ -1105,14 +1125,14 @@ fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
     masked: MaskedRow,
 ) {
     match st.kind {
-        Kind::Nan => apply::<B, T>(src, dst, |_| Ln::<B, T>::splat(T::NAN)),
+        Kind::Nan => lane_loop!(map <Ln<B, T>> (src, dst) |_v| Ln::<B, T>::splat(T::NAN)),
         Kind::Masked => {
             let v = match (masked, LOG) {
                 (MaskedRow::Nan, _) => T::NAN,
                 (MaskedRow::Zero, true) => T::NEG_INFINITY,
                 (MaskedRow::Zero, false) => T::ZERO,
             };
-            apply::<B, T>(src, dst, |_| Ln::<B, T>::splat(v));
+            lane_loop!(map <Ln<B, T>> (src, dst) |_v| Ln::<B, T>::splat(v));
         }
         Kind::PosInf => {
             let inf = Ln::<B, T>::splat(T::INFINITY);
@@ -1122,7 +1142,7 @@ fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
                 (T::from_f64(1.0 / st.count), T::ZERO)
             };
             let (on, off) = (Ln::<B, T>::splat(on), Ln::<B, T>::splat(off));
-            apply::<B, T>(src, dst, |v| Ln::<B, T>::select(v.eq(inf), on, off));
+            lane_loop!(map <Ln<B, T>> (src, dst) |v| Ln::<B, T>::select(v.eq(inf), on, off));
         }
         Kind::Normal => {
             let nm = Ln::<B, T>::splat(T::from_f64(-st.m));
@@ -1130,7 +1150,7 @@ fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
             if LOG {
                 let (lh, ll) = split_t::<T>(st.log_sum());
                 let (nlh, ll) = (Ln::<B, T>::splat(-lh), Ln::<B, T>::splat(ll));
-                apply::<B, T>(src, dst, |v| {
+                lane_loop!(map <Ln<B, T>> (src, dst) |v| {
                     let (q, rr) = arg::<Ln<B, T>, TEMP>(v, nm, tl);
                     // q <= 0 and -L <= 0: no cancellation; TwoSum keeps one rounding.
                     let (s, e) = two_sum_l(q, nlh);
@@ -1138,7 +1158,7 @@ fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
                 });
             } else {
                 let (ih, il, k) = write_factor::<B, T>(st.inv_sum());
-                apply::<B, T>(src, dst, |v| {
+                lane_loop!(map <Ln<B, T>> (src, dst) |v| {
                     let e = term::<Ln<B, T>, TEMP>(v, nm, tl, k);
                     e.mul_add(ih, e * il)
                 });
@@ -1644,34 +1664,6 @@ pub fn logsumexp_temperature<T: Float>(
 // ------------------------------------------------------------------------------------------
 // Backward passes.
 
-/// Applies an `f64`-lane function to two `T` lanes (two `f64x4` per `f32x8`).
-#[inline(always)]
-fn via_f64<B: Family, T: Float>(
-    a: Ln<B, T>,
-    b: Ln<B, T>,
-    f: impl Fn(D<B>, D<B>) -> D<B>,
-) -> Ln<B, T> {
-    let (aa, ba) = (a.to_array(), b.to_array());
-    let mut out = <Ln<B, T> as Lane>::Array::default();
-    for ((ac, bc), oc) in aa
-        .as_ref()
-        .chunks(4)
-        .zip(ba.as_ref().chunks(4))
-        .zip(out.as_mut().chunks_mut(4))
-    {
-        let (mut x, mut y) = ([0.0f64; 4], [0.0f64; 4]);
-        for ((d, e), (&p, &q)) in x.iter_mut().zip(y.iter_mut()).zip(ac.iter().zip(bc)) {
-            *d = p.to_f64();
-            *e = q.to_f64();
-        }
-        let r = f(d_from::<B>(&x), d_from::<B>(&y)).to_array();
-        for (o, &v) in oc.iter_mut().zip(r.as_ref().iter()) {
-            *o = T::from_f64(v);
-        }
-    }
-    Ln::<B, T>::from_array(out)
-}
-
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
 #[inline(always)]
 fn row_dot<B: Family, T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
@@ -1736,7 +1728,7 @@ fn softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     {
         let (dh, dl) = split_t::<T>(row_dot::<B, T>(yr, Some(gr)));
         let (ndh, dl) = (Ln::<B, T>::splat(-dh), Ln::<B, T>::splat(dl));
-        driver::closure::map2_unchecked(yr, gr, dr, |y, g| {
+        lane_loop!(map2 <Ln<B, T>> (yr, gr, dr) |y, g| {
             // dy - <dy, y> as s + (e - dl): the cancellation is the exact TwoSum part.
             let (s, e) = two_sum_l(g, ndh);
             let r = y.mul_add(s, y * (clean(e) - dl));
@@ -1763,10 +1755,10 @@ fn log_softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
         let (sh, sl) = row_dot::<B, T>(gr, None);
         let (sh, sl) = (D::<B>::splat(sh), D::<B>::splat(sl));
         let t64 = D::<B>::splat(t.to_f64());
-        driver::closure::map2_unchecked(yr, gr, dr, |yl, g| {
+        lane_loop!(map2 <Ln<B, T>> (yr, gr, dr) |yl, g| {
             // In f64 lanes: e^{y_log} rounded to f32 would carry its rounding, amplified by
             // the cancellation of dy - p Σ, into the result.
-            via_f64::<B, T>(yl, g, |yl, g| {
+            via_f64!(<B, T> (yl, g) |yl, g| {
                 let p = vmath::exp(yl);
                 let (ph, pl) = D::<B>::two_prod(p, sh);
                 let r = (g - ph) - p.mul_add(sl, clean(pl));

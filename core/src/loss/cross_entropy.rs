@@ -30,17 +30,19 @@
 //! contributes 0 even where its log-probability is `-inf` (PyTorch: `0 * inf = NaN`).
 
 use super::Reduction;
+use crate::backend;
 use crate::error::{Error, check_len};
 use crate::float::Float;
 use crate::lane::Lane;
-use crate::lane::Portable;
+use crate::lane::{Family, LaneFn};
 use crate::reduce::sum_f64;
 use crate::softmax::{
     Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
     row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
 };
 
-type Ln<T> = <T as Float>::Lane;
+/// The lane of element type `T` on backend `B`.
+type Ln<B, T> = <B as Family>::L<T>;
 
 /// Options of the cross-entropy losses (PyTorch's `weight`, `ignore_index`,
 /// `label_smoothing`). `Default` is no weights, no ignored index, no smoothing.
@@ -255,43 +257,142 @@ fn finish<T: Float>(total: f64, d: f64, reduction: Option<Reduction>) -> T {
 }
 
 // ------------------------------------------------------------------------------------------
+// Dispatch: each row runs on the backend selected at run time (one atomic load per row).
+
+/// [`ce_row_on`] on the selected backend.
+#[allow(clippy::too_many_arguments)]
+fn ce_row<T: Float>(
+    row: &[T],
+    t: i64,
+    ignore: Option<i64>,
+    w: Option<&[T]>,
+    eps: f64,
+    w_sum: f64,
+    gscale: f64,
+    g: Option<&mut [T]>,
+) -> f64 {
+    struct Job<'a, T>(
+        &'a [T],
+        i64,
+        Option<i64>,
+        Option<&'a [T]>,
+        f64,
+        f64,
+        f64,
+        Option<&'a mut [T]>,
+    );
+    impl<T: Float> LaneFn for Job<'_, T> {
+        type Output = f64;
+        #[inline(always)]
+        fn call<B: Family>(self) -> f64 {
+            let Job(row, t, ignore, w, eps, w_sum, gscale, g) = self;
+            ce_row_on::<B, T>(row, t, ignore, w, eps, w_sum, gscale, g)
+        }
+    }
+    backend::run(Job(row, t, ignore, w, eps, w_sum, gscale, g))
+}
+
+/// [`ce_probs_row_on`] on the selected backend.
+fn ce_probs_row<T: Float>(
+    row: &[T],
+    tr: &[T],
+    w: Option<&[T]>,
+    eps: f64,
+    gscale: f64,
+    g: Option<&mut [T]>,
+) -> f64 {
+    struct Job<'a, T>(
+        &'a [T],
+        &'a [T],
+        Option<&'a [T]>,
+        f64,
+        f64,
+        Option<&'a mut [T]>,
+    );
+    impl<T: Float> LaneFn for Job<'_, T> {
+        type Output = f64;
+        #[inline(always)]
+        fn call<B: Family>(self) -> f64 {
+            let Job(row, tr, w, eps, gscale, g) = self;
+            ce_probs_row_on::<B, T>(row, tr, w, eps, gscale, g)
+        }
+    }
+    backend::run(Job(row, tr, w, eps, gscale, g))
+}
+
+/// [`focal_row_on`] on the selected backend.
+fn focal_row<T: Float>(
+    row: &[T],
+    t: i64,
+    opts: &FocalOptions<'_, T>,
+    gamma: f64,
+    gscale: f64,
+    g: Option<&mut [T]>,
+) -> f64 {
+    struct Job<'a, 'o, T>(
+        &'a [T],
+        i64,
+        &'a FocalOptions<'o, T>,
+        f64,
+        f64,
+        Option<&'a mut [T]>,
+    );
+    impl<T: Float> LaneFn for Job<'_, '_, T> {
+        type Output = f64;
+        #[inline(always)]
+        fn call<B: Family>(self) -> f64 {
+            let Job(row, t, opts, gamma, gscale, g) = self;
+            focal_row_on::<B, T>(row, t, opts, gamma, gscale, g)
+        }
+    }
+    backend::run(Job(row, t, opts, gamma, gscale, g))
+}
+
+// ------------------------------------------------------------------------------------------
 // Row machinery.
 
-/// Walks a row in lanes (`x` padded with `pad_x`, `a` and `b` with 0), calling `f` on each
-/// lane triple and writing its result to `g` when given. Same lane code for the tail.
+/// A lane of `s[range]` (padded with `pad` unless `full`); a plain function, not a closure,
+/// so that it is always inlined (see `driver::closure`).
 #[inline(always)]
-fn walk<T: Float>(
-    x: &[T],
-    pad_x: T,
-    a: Option<&[T]>,
-    b: Option<&[T]>,
-    mut g: Option<&mut [T]>,
-    mut f: impl FnMut(Ln<T>, Ln<T>, Ln<T>) -> Ln<T>,
-) {
-    let n = T::LANES;
-    let mut start = 0;
-    while start < x.len() {
-        let end = (start + n).min(x.len());
-        let full = end - start == n;
-        let ld = |s: Option<&[T]>, pad: T| -> Ln<T> {
-            let c = s.and_then(|s| s.get(start..end)).unwrap_or(&[]);
-            if full && c.len() == n {
-                load_full::<Portable, T, T>(c)
-            } else {
-                load_pad::<Portable, T, T>(c, pad)
-            }
-        };
-        let xv = ld(Some(x), pad_x);
-        let av = ld(a, T::ZERO);
-        let bv = ld(b, T::ZERO);
-        let r = f(xv, av, bv);
-        if let Some(gc) = g.as_deref_mut().and_then(|g| g.get_mut(start..end)) {
-            for (d, s) in gc.iter_mut().zip(r.to_array().as_ref()) {
-                *d = *s;
-            }
-        }
-        start = end;
+fn walk_load<B: Family, T: Float>(
+    s: Option<&[T]>,
+    range: core::ops::Range<usize>,
+    full: bool,
+    pad: T,
+) -> Ln<B, T> {
+    let c = s.and_then(|s| s.get(range)).unwrap_or(&[]);
+    if full && c.len() == B::L::<T>::LANES {
+        load_full::<B, T, T>(c)
+    } else {
+        load_pad::<B, T, T>(c, pad)
     }
+}
+
+/// Walks a row in lanes (`x` padded with `pad_x`, `a` and `b` with 0), running `body` on
+/// each lane triple and writing its result to `g` when given. Same lane code for the tail.
+/// A macro rather than a function taking a closure, so that the body is compiled inside its
+/// caller (see `driver::lane_loop`).
+macro_rules! walk {
+    (<$B:ty, $T:ty> ($x:expr, $pad_x:expr, $a:expr, $b:expr, $g:expr) |$xv:ident, $av:tt, $bv:tt| $body:expr) => {{
+        let (x, pad_x, a, b): (&[$T], $T, Option<&[$T]>, Option<&[$T]>) = ($x, $pad_x, $a, $b);
+        let mut g: Option<&mut [$T]> = $g;
+        let n = <Ln<$B, $T> as Lane>::LANES;
+        let mut start = 0;
+        while start < x.len() {
+            let end = (start + n).min(x.len());
+            let full = end - start == n;
+            let $xv = walk_load::<$B, $T>(Some(x), start..end, full, pad_x);
+            let $av = walk_load::<$B, $T>(a, start..end, full, <$T as Float>::ZERO);
+            let $bv = walk_load::<$B, $T>(b, start..end, full, <$T as Float>::ZERO);
+            let r: Ln<$B, $T> = $body;
+            if let Some(gc) = g.as_deref_mut().and_then(|g| g.get_mut(start..end)) {
+                for (d, s) in gc.iter_mut().zip(r.to_array().as_ref()) {
+                    *d = *s;
+                }
+            }
+            start = end;
+        }
+    }};
 }
 
 /// Probability and log-probability of class `k` in a non-normal row (scalar, rare path),
@@ -326,7 +427,7 @@ fn logp_normal<T: Float>(st: &Stats, xt: T) -> (f64, f64) {
 /// `e_k * coef` is `p_k * A * scale` with `coef = A scale / S` applied as a hi/lo pair), and
 /// returns `Σ_k c_k (M - x_k)` with `c_k = w_k` (`cw = true`) when `smooth` is set.
 #[inline(always)]
-fn normal_pass<T: Float>(
+fn normal_pass<B: Family, T: Float>(
     row: &[T],
     st: &Stats,
     w: Option<&[T]>,
@@ -335,37 +436,37 @@ fn normal_pass<T: Float>(
     smooth: bool,
     g: Option<&mut [T]>,
 ) -> f64 {
-    let nm = Ln::<T>::splat(T::from_f64(-st.m));
-    let ml = Ln::<T>::splat(T::from_f64(st.m));
-    let one = Ln::<T>::splat(T::ONE);
-    let (ch, cl, kk) = write_factor::<Portable, T>(coef);
-    let bwl = Ln::<T>::splat(T::from_f64(bw));
+    let nm = Ln::<B, T>::splat(T::from_f64(-st.m));
+    let ml = Ln::<B, T>::splat(T::from_f64(st.m));
+    let one = Ln::<B, T>::splat(T::ONE);
+    let (ch, cl, kk) = write_factor::<B, T>(coef);
+    let bwl = Ln::<B, T>::splat(T::from_f64(bw));
     let has_grad = g.is_some();
     if !smooth && bw == 0.0 {
         // The plain softmax write pass, scaled.
         if let Some(g) = g {
-            crate::driver::closure::map_unchecked(row, g, |x| {
-                let e = term::<Ln<T>, false>(x, nm, one, kk);
+            crate::driver::lane_loop!(map <Ln<B, T>> (Some(row), g) |x| {
+                let e = term::<Ln<B, T>, false>(x, nm, one, kk);
                 e.mul_add(ch, e * cl)
             });
         }
         return 0.0;
     }
-    let mut acc = Acc::<Portable>::new();
-    walk(row, T::from_f64(st.m), w, None, g, |x, wv, _| {
+    let mut acc = Acc::<B>::new();
+    walk!(<B, T> (row, T::from_f64(st.m), w, None, g) |x, wv, _| {
         let wv = if w.is_some() { wv } else { one };
         if smooth {
             // w_k (M - x_k), the difference carried exactly; a zero weight contributes 0
             // even at a -inf logit.
             let (d, de) = two_sum_l(ml, -x);
             let nz = wv.eq(zero());
-            let d = Ln::<T>::select(nz, zero(), d);
-            let de = Ln::<T>::select(nz, zero(), clean(de));
+            let d = Ln::<B, T>::select(nz, zero(), d);
+            let de = Ln::<B, T>::select(nz, zero(), clean(de));
             acc.add_prod(wv, d);
             acc.add_prod(wv, de);
         }
         if has_grad {
-            let e = term::<Ln<T>, false>(x, nm, one, kk);
+            let e = term::<Ln<B, T>, false>(x, nm, one, kk);
             let r = e.mul_add(ch, e * cl);
             if bw != 0.0 { r - bwl * wv } else { r }
         } else {
@@ -394,7 +495,8 @@ fn fill<T: Float>(g: &mut Option<&mut [T]>, v: T) {
 
 /// Loss of one index-target row (f64), gradient (times `gscale`) written to `g`.
 #[allow(clippy::too_many_arguments)]
-fn ce_row<T: Float>(
+#[inline(always)]
+fn ce_row_on<B: Family, T: Float>(
     row: &[T],
     t: i64,
     ignore: Option<i64>,
@@ -416,10 +518,10 @@ fn ce_row<T: Float>(
     // only scales them.
     let plain = T::MANTISSA_DIGITS < 53 && eps == 0.0;
     let fast = match g.as_deref_mut() {
-        Some(gr) if plain => fast_stats::<Portable, T, T, true>(row, gr),
-        _ => fast_stats::<Portable, T, T, false>(row, &mut []),
+        Some(gr) if plain => fast_stats::<B, T, T, true>(row, gr),
+        _ => fast_stats::<B, T, T, false>(row, &mut []),
     };
-    let st = fast.map_or_else(|| row_stats::<Portable, T, T, false>(row, T::ONE), |f| f.st);
+    let st = fast.map_or_else(|| row_stats::<B, T, T, false>(row, T::ONE), |f| f.st);
     // Read after the row pass, from L1.
     let xt = row.get(k).copied().unwrap_or(T::ZERO);
     // A = (1-ε) w_t + (ε/C) W: the coefficient of p_k in the gradient.
@@ -434,14 +536,14 @@ fn ce_row<T: Float>(
             let smooth = if eps > 0.0 || g.is_some() {
                 let done = match (fast, g.as_deref_mut()) {
                     (Some(fs), Some(gr)) if plain => {
-                        write_scaled_fast::<Portable, T>(Some(row), gr, &fs, a * gscale, true)
+                        write_scaled_fast::<B, T>(Some(row), gr, &fs, a * gscale, true)
                     }
                     _ => false,
                 };
                 if done {
                     0.0
                 } else {
-                    normal_pass(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                    normal_pass::<B, T>(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
                 }
             } else {
                 0.0
@@ -674,7 +776,8 @@ pub fn cross_entropy_none_with_grad<T: Float>(
 // Probability targets.
 
 #[allow(clippy::too_many_arguments)]
-fn ce_probs_row<T: Float>(
+#[inline(always)]
+fn ce_probs_row_on<B: Family, T: Float>(
     row: &[T],
     tr: &[T],
     w: Option<&[T]>,
@@ -683,55 +786,55 @@ fn ce_probs_row<T: Float>(
     mut g: Option<&mut [T]>,
 ) -> f64 {
     let c = row.len() as f64;
-    let keep = Ln::<T>::splat(T::from_f64(1.0 - eps));
-    let add = Ln::<T>::splat(T::from_f64(eps / c));
-    let one = Ln::<T>::splat(T::ONE);
+    let keep = Ln::<B, T>::splat(T::from_f64(1.0 - eps));
+    let add = Ln::<B, T>::splat(T::from_f64(eps / c));
+    let one = Ln::<B, T>::splat(T::ONE);
     let has_w = w.is_some();
     // c_k = w_k ((1-ε) t_k + ε/C), the smoothed weighted target.
-    let ck = |t: Ln<T>, wv: Ln<T>| {
+    let ck = |t: Ln<B, T>, wv: Ln<B, T>| {
         let tp = if eps > 0.0 { t.mul_add(keep, add) } else { t };
         if has_w { tp * wv } else { tp }
     };
     // A = Σ c_k (one pass over targets and weights).
-    let mut acc = Acc::<Portable>::new();
-    walk(tr, T::ZERO, w, None, None, |t, wv, _| {
+    let mut acc = Acc::<B>::new();
+    walk!(<B, T> (tr, T::ZERO, w, None, None) |t, wv, _| {
         acc.add(ck(t, wv));
         zero()
     });
     let (ah, al) = acc.total();
     let a = ah + al;
-    let st = row_stats::<Portable, T, T, false>(row, T::ONE);
+    let st = row_stats::<B, T, T, false>(row, T::ONE);
     match st.kind {
         Kind::Normal => {
-            let nm = Ln::<T>::splat(T::from_f64(-st.m));
-            let ml = Ln::<T>::splat(T::from_f64(st.m));
+            let nm = Ln::<B, T>::splat(T::from_f64(-st.m));
+            let ml = Ln::<B, T>::splat(T::from_f64(st.m));
             let (ih, il) = st.inv_sum();
-            let (ch, cl, kk) = write_factor::<Portable, T>((ih * a * gscale, il * a * gscale));
-            let gs = Ln::<T>::splat(T::from_f64(gscale));
+            let (ch, cl, kk) = write_factor::<B, T>((ih * a * gscale, il * a * gscale));
+            let gs = Ln::<B, T>::splat(T::from_f64(gscale));
             let has_grad = g.is_some();
-            let mut b = Acc::<Portable>::new();
+            let mut b = Acc::<B>::new();
             // Fused: B = Σ c_k (M - x_k) (exact differences; c_k = 0 contributes 0 even at a
             // -inf logit) and grad_k = s (p_k A - c_k).
             let mut k = 0usize;
-            let n = T::LANES;
+            let n = Ln::<B, T>::LANES;
             let mut gdst = g.as_deref_mut();
             while k < row.len() {
                 let end = (k + n).min(row.len());
                 let xs = row.get(k..end).unwrap_or(&[]);
                 let ts = tr.get(k..end).unwrap_or(&[]);
-                let x = load_pad::<Portable, T, T>(xs, T::from_f64(st.m));
-                let t = load_pad::<Portable, T, T>(ts, T::ZERO);
+                let x = load_pad::<B, T, T>(xs, T::from_f64(st.m));
+                let t = load_pad::<B, T, T>(ts, T::ZERO);
                 let wv = match w {
-                    Some(w) => load_pad::<Portable, T, T>(w.get(k..end).unwrap_or(&[]), T::ZERO),
+                    Some(w) => load_pad::<B, T, T>(w.get(k..end).unwrap_or(&[]), T::ZERO),
                     None => one,
                 };
                 let cv = ck(t, wv);
                 let (d, de) = two_sum_l(ml, -x);
                 let nz = cv.eq(zero());
-                b.add_prod(cv, Ln::<T>::select(nz, zero(), d));
-                b.add_prod(cv, Ln::<T>::select(nz, zero(), clean(de)));
+                b.add_prod(cv, Ln::<B, T>::select(nz, zero(), d));
+                b.add_prod(cv, Ln::<B, T>::select(nz, zero(), clean(de)));
                 if has_grad {
-                    let e = term::<Ln<T>, false>(x, nm, one, kk);
+                    let e = term::<Ln<B, T>, false>(x, nm, one, kk);
                     let r = e.mul_add(ch, e * cl) - gs * cv;
                     if let Some(gc) = gdst.as_deref_mut().and_then(|g| g.get_mut(k..end)) {
                         for (dd, s) in gc.iter_mut().zip(r.to_array().as_ref()) {
@@ -1143,59 +1246,8 @@ fn focal_engine<T: Float>(
         .zip(targets)
         .enumerate()
         .map(|(i, (row, &t))| {
-            let mut g = gi.as_mut().and_then(|it| it.next());
-            let l = if Some(t) == ignore {
-                fill(&mut g, T::ZERO);
-                0.0
-            } else {
-                let k = t as usize;
-                let at = weight_of(opts.alpha, k);
-                let xt = row.get(k).copied().unwrap_or(T::ZERO);
-                // Stats in f64 lanes: (1-p)^γ amplifies the error of log p by γ + 1, so f32
-                // rows need S_rest to more than f32 precision.
-                let st = row_stats::<Portable, T, f64, false>(row, 1.0);
-                match st.kind {
-                    Kind::Normal => {
-                        let lp = logp_normal(&st, xt);
-                        let lp = lp.0 + lp.1;
-                        let (lq, gf) = focal_terms(lp, gamma);
-                        // grad_k = s α_t G (p_k - δ_kt); the target entry is -s α_t G q.
-                        let a = gscale * at * gf;
-                        let (ih, il) = st.inv_sum();
-                        if g.is_some() {
-                            normal_pass(
-                                row,
-                                &st,
-                                None,
-                                (ih * a, il * a),
-                                0.0,
-                                false,
-                                g.as_deref_mut(),
-                            );
-                            set(&mut g, k, a * expm1_64(lp));
-                        }
-                        if at == 0.0 { 0.0 } else { at * lq }
-                    }
-                    Kind::Nan => {
-                        fill(&mut g, T::NAN);
-                        f64::NAN
-                    }
-                    _ => {
-                        let (pt, lpt) = special_p_logp(&st, xt);
-                        let (lq, gf) = if pt > 0.0 && pt < 1.0 {
-                            focal_terms(lpt, gamma)
-                        } else {
-                            focal_terms(if pt >= 1.0 { 0.0 } else { f64::NEG_INFINITY }, gamma)
-                        };
-                        let a = gscale * at * gf;
-                        for (j, &v) in row.iter().enumerate() {
-                            let (p, _) = special_p_logp(&st, v);
-                            set(&mut g, j, a * (p - if j == k { 1.0 } else { 0.0 }));
-                        }
-                        if at == 0.0 { 0.0 } else { at * lq }
-                    }
-                }
-            };
+            let g = gi.as_mut().and_then(|it| it.next());
+            let l = focal_row(row, t, opts, gamma, gscale, g);
             if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
                 *o = T::from_f64(l);
             }
@@ -1631,9 +1683,9 @@ pub fn softmax_focal_loss_rows<T: Float>(
     Ok(())
 }
 
-/// One row of `focal_engine` (the same statements; kept in step with it by the
-/// bit-identity tests of `nonlin-parallel`).
-fn focal_row<T: Float>(
+/// Loss of one focal-loss row (f64), gradient (times `gscale`) written to `g`.
+#[inline(always)]
+fn focal_row_on<B: Family, T: Float>(
     row: &[T],
     t: i64,
     opts: &FocalOptions<'_, T>,
@@ -1648,7 +1700,7 @@ fn focal_row<T: Float>(
     let k = t as usize;
     let at = weight_of(opts.alpha, k);
     let xt = row.get(k).copied().unwrap_or(T::ZERO);
-    let st = row_stats::<T, f64, false>(row, 1.0);
+    let st = row_stats::<B, T, f64, false>(row, 1.0);
     match st.kind {
         Kind::Normal => {
             let lp = logp_normal(&st, xt);
@@ -1657,7 +1709,7 @@ fn focal_row<T: Float>(
             let a = gscale * at * gf;
             let (ih, il) = st.inv_sum();
             if g.is_some() {
-                normal_pass(
+                normal_pass::<B, T>(
                     row,
                     &st,
                     None,
