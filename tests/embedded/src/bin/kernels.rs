@@ -256,11 +256,11 @@ fn run<T: Elem>(s: &Section, t: &mut Tally) {
     let get = |off: usize, i: usize| T::read(&s.body[off + i * w..]);
     let mut x = [T::ZERO; MAX];
     let mut y = [T::ZERO; MAX];
-    for i in 0..s.nx {
-        x[i] = get(0, i);
+    for (i, v) in x[..s.nx].iter_mut().enumerate() {
+        *v = get(0, i);
     }
-    for i in 0..s.ny {
-        y[i] = get(s.nx * w, i);
+    for (i, v) in y[..s.ny].iter_mut().enumerate() {
+        *v = get(s.nx * w, i);
     }
     let host_off = (s.nx + s.ny) * w;
     let ref_off = host_off + s.nout * w;
