@@ -147,6 +147,17 @@ fn header() -> String {
         }
         let _ = writeln!(h, "- CPU features detected at run time: {}", det.join(", "));
     }
+    let _ = writeln!(
+        h,
+        "- lane backend: `{}` (selected at run time; supported here: {}; `NONLIN_BACKEND=portable` forces `wide`)",
+        nonlin::backend::backend().name(),
+        nonlin::Backend::ALL
+            .iter()
+            .filter(|b| b.is_supported())
+            .map(|b| format!("`{}`", b.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -351,10 +362,11 @@ fn main() {
     eprintln!();
     let acc = accuracy_table(&rows, stride);
     let thr = throughput_table(&rows, n);
+    let backends = backend_table(tbudget, n);
     let scaling = scaling_table(tbudget);
-    println!("{acc}\n{thr}\n{scaling}");
+    println!("{acc}\n{thr}\n{backends}\n{scaling}");
     println!("report took {:.1} s", t_start.elapsed().as_secs_f64());
-    let md = format!("{head}\n{acc}\n{thr}\n{scaling}");
+    let md = format!("{head}\n{acc}\n{thr}\n{backends}\n{scaling}");
     if let Some(p) = &args.markdown {
         write_or_warn(p, &md);
     }
@@ -370,6 +382,7 @@ fn main() {
                 let s = replace_section(&s, "header", &head);
                 let s = replace_section(&s, "accuracy", &acc);
                 let s = replace_section(&s, "throughput", &thr);
+                let s = replace_section(&s, "backends", &backends);
                 let s = replace_section(&s, "scaling", &scaling);
                 write_or_warn(p, &s);
             }
@@ -460,6 +473,112 @@ fn throughput_table(rows: &[Row], n: usize) -> String {
         "\ncopy: {:.0} Melem/s",
         rows.first().map_or(0.0, |r| r.copy)
     );
+    s
+}
+
+/// The fastest peer's throughput (Gelem/s, 1 thread, 1,048,576 f32) per kernel: the targets
+/// of issue #5, measured on this machine by the issue's author (ONNX Runtime 1.32, PyTorch
+/// 2.15, jax 0.10).
+const PEER_TARGETS: [(&str, f64); 12] = [
+    ("sigmoid", 1.93),
+    ("tanh", 2.33),
+    ("gelu", 1.12),
+    ("gelu_tanh", 1.39),
+    ("silu", 1.43),
+    ("elu", 0.77),
+    ("softplus", 0.33),
+    ("log_sigmoid", 0.32),
+    ("mish", 0.25),
+    ("softmax (rows of 1000)", 1.93),
+    ("log_softmax (rows of 1000)", 2.01),
+    ("cross_entropy (rows of 1000)", 1.15),
+];
+
+/// Throughput (f32, one thread) on every lane backend this CPU supports, in one run, with
+/// the ratio to the portable backend and the peer target.
+fn backend_table(tbudget: Duration, n: usize) -> String {
+    let mut s = String::new();
+    let supported: Vec<nonlin::Backend> = nonlin::Backend::ALL
+        .into_iter()
+        .filter(|b| b.is_supported())
+        .collect();
+    let initial = nonlin::backend::backend();
+    let cols = 1000;
+    let rows = (n / cols).max(1);
+    let nr = rows * cols;
+    let mut r = Rng::new(23);
+    let targets: Vec<i64> = (0..rows)
+        .map(|_| (r.next_u64() % cols as u64) as i64)
+        .collect();
+    let x = inputs(n.max(nr));
+    let mut out = vec![0.0f32; n.max(nr)];
+    let unary: Vec<Unary> = unary_kernels()
+        .into_iter()
+        .filter(|k| PEER_TARGETS.iter().any(|(p, _)| p == &k.name) || k.name == "relu")
+        .collect();
+    let _ = writeln!(
+        s,
+        "Lane backends (f32, 1 thread, Melem/s; {n} elements, row kernels {rows} rows of {cols}): each kernel on every backend this CPU supports, in one run. Peer target: the fastest of ONNX Runtime / PyTorch / jax on this machine (issue #5), in Melem/s.\n"
+    );
+    let names: Vec<&str> = supported.iter().map(|b| b.name()).collect();
+    let _ = writeln!(
+        s,
+        "| kernel | {} | fastest / portable | peer target | fastest / peer |",
+        names.join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}---:|---:|---:|", "---:|".repeat(names.len()));
+    let mut line = |name: &str, count: usize, f: &mut dyn FnMut(&mut [f32])| {
+        let t: Vec<f64> = supported
+            .iter()
+            .map(|&b| {
+                let _ = nonlin::backend::set_backend(b);
+                progress(&format!("backends {name} {}", b.name()));
+                throughput(count, tbudget, || f(&mut out))
+            })
+            .collect();
+        let best = t.iter().copied().fold(0.0, f64::max);
+        let portable = t.first().copied().unwrap_or(f64::NAN);
+        let peer = PEER_TARGETS
+            .iter()
+            .find(|(p, _)| *p == name)
+            .map(|(_, g)| g * 1000.0);
+        let cells: Vec<String> = t.iter().map(|v| format!("{v:.0}")).collect();
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {:.2}x | {} | {} |",
+            cells.join(" | "),
+            best / portable,
+            peer.map_or("-".into(), |p| format!("{p:.0}")),
+            peer.map_or("-".into(), |p| format!("{:.2}x", best / p)),
+        );
+    };
+    for k in &unary {
+        line(k.name, n, &mut |o: &mut [f32]| {
+            (k.f32)(&x[..n], &mut o[..n])
+        });
+    }
+    let ce = nonlin::loss::CrossEntropyOptions::<f32>::default();
+    line("softmax (rows of 1000)", nr, &mut |o: &mut [f32]| {
+        let _ = nonlin::softmax(&x[..nr], cols, &mut o[..nr]);
+    });
+    line("log_softmax (rows of 1000)", nr, &mut |o: &mut [f32]| {
+        let _ = nonlin::log_softmax(&x[..nr], cols, &mut o[..nr]);
+    });
+    line(
+        "cross_entropy (rows of 1000)",
+        nr,
+        &mut |_o: &mut [f32]| {
+            let _ = std::hint::black_box(nonlin::loss::cross_entropy(
+                &x[..nr],
+                &targets,
+                cols,
+                &ce,
+                nonlin::loss::Reduction::Mean,
+            ));
+        },
+    );
+    let _ = nonlin::backend::set_backend(initial);
+    eprintln!();
     s
 }
 
