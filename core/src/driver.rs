@@ -378,27 +378,41 @@ pub(crate) mod closure {
     use crate::float::Float;
     use crate::lane::Lane;
 
-    /// A chunk of at most `LANES` elements as a lane, padded with `pad`.
+    /// A chunk of at most `LANES` elements as a lane, padded with `pad`. The full-chunk case
+    /// is separate so that the compiler sees its length and emits one vector load.
     #[inline(always)]
     pub(crate) fn load<L: Lane>(chunk: &[L::Scalar], pad: L::Scalar) -> L {
         let mut a = L::Array::default();
-        if chunk.len() < L::LANES {
+        if chunk.len() == L::LANES {
+            for (d, s) in a.as_mut().iter_mut().zip(chunk) {
+                *d = *s;
+            }
+        } else {
             for d in a.as_mut().iter_mut() {
                 *d = pad;
             }
-        }
-        for (d, s) in a.as_mut().iter_mut().zip(chunk) {
-            *d = *s;
+            for (d, s) in a.as_mut().iter_mut().zip(chunk) {
+                *d = *s;
+            }
         }
         L::from_array(a)
     }
 
-    /// Stores the first `chunk.len()` elements of `v`.
+    /// Stores the first `chunk.len()` elements of `v` (one vector store for a full chunk).
     #[inline(always)]
+    // The two branches are the same code on purpose: in the first the compiler knows the
+    // length, and emits one vector store instead of a loop of scalar stores.
+    #[allow(clippy::if_same_then_else)]
     pub(crate) fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
         let a = v.to_array();
-        for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
-            *d = *s;
+        if chunk.len() == L::LANES {
+            for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
+                *d = *s;
+            }
+        } else {
+            for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
+                *d = *s;
+            }
         }
     }
 

@@ -106,6 +106,21 @@ pub trait Lane:
     }
     /// `true` where [`Lane::mul_add`] is fused.
     const HAS_FMA: bool;
+
+    /// The elements widened to `f64`, in order, as two lanes of four (the second holds
+    /// elements 4..8, zeros where there are fewer). Exact.
+    #[inline(always)]
+    fn widen<D: Lane<Scalar = f64>>(self) -> [D; 2] {
+        let a = self.to_array();
+        let mut x = [D::Array::default(), D::Array::default()];
+        let n = D::LANES.min(4);
+        for (i, &e) in a.as_ref().iter().enumerate().take(2 * n) {
+            if let Some(d) = x.get_mut(i / n).and_then(|h| h.as_mut().get_mut(i % n)) {
+                *d = e.to_f64();
+            }
+        }
+        [D::from_array(x[0]), D::from_array(x[1])]
+    }
 }
 
 /// A lane backend seen as a family of lane types, one per element type: `B::L<f32>` and

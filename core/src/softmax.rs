@@ -357,12 +357,7 @@ fn d_from<B: Family>(x: &[f64]) -> D<B> {
 /// A lane as two `f64x4` (the second is zero for 4-lane types).
 #[inline(always)]
 fn to_d<B: Family, L: Lane>(v: L) -> [D<B>; 2] {
-    let a = v.to_array();
-    let mut x = [[0.0f64; 4]; 2];
-    for (d, &e) in x.iter_mut().flatten().zip(a.as_ref()) {
-        *d = e.to_f64();
-    }
-    [d_from::<B>(&x[0]), d_from::<B>(&x[1])]
+    v.widen::<D<B>>()
 }
 
 impl<B: Family> Acc<B> {
@@ -735,6 +730,24 @@ impl<L: Lane> RefLanes<L> {
     }
 }
 
+/// Stores the first `d.len()` elements of `r` converted to `T`.
+#[inline(always)]
+// The two branches are the same code on purpose: in the first the compiler knows the
+// length, and emits one vector store instead of a loop of scalar stores.
+#[allow(clippy::if_same_then_else)]
+fn store_as<T: Float, L: Lane>(r: L, d: &mut [T]) {
+    let a = r.to_array();
+    if d.len() == L::LANES {
+        for (o, v) in d.iter_mut().zip(a.as_ref()) {
+            *o = T::from_f64(v.to_f64());
+        }
+    } else {
+        for (o, v) in d.iter_mut().zip(a.as_ref()) {
+            *o = T::from_f64(v.to_f64());
+        }
+    }
+}
+
 /// Runs `body` on each lane `$v` of `src` (the tail padded with `pad`) and, when `STORE`,
 /// writes its result to the same positions of `dst` (`dst` as long as `src`). A macro, not
 /// a function taking a closure, so that the body is compiled inside its caller (see
@@ -751,9 +764,7 @@ macro_rules! scan_lanes {
             };
             let r: Ln<$B, $U> = $body;
             if $store && let Some(d) = dt.next() {
-                for (o, v) in d.iter_mut().zip(r.to_array().as_ref()) {
-                    *o = <$T>::from_f64(v.to_f64());
-                }
+                store_as::<$T, Ln<$B, $U>>(r, d);
             }
         }
     }};

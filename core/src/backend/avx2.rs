@@ -64,6 +64,36 @@ macro_rules! avx {
     };
 }
 
+/// [`Lane::widen`]: for `f32`, two `vcvtps2pd` (the arrays in between vanish when `D` is
+/// [`F64x4`]); for `f64`, the lane itself and zeros.
+macro_rules! widen_impl {
+    (f32, $v:expr, $D:ty) => {{
+        let lo = avx!(_mm256_cvtps_pd(_mm256_castps256_ps128($v.0)));
+        let hi = avx!(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>($v.0)));
+        let mut out = [
+            <$D as Lane>::Array::default(),
+            <$D as Lane>::Array::default(),
+        ];
+        for (o, h) in out.iter_mut().zip([lo, hi]) {
+            let mut a = [0.0f64; 4];
+            avx!(_mm256_storeu_pd(a.as_mut_ptr(), h));
+            for (d, s) in o.as_mut().iter_mut().zip(a) {
+                *d = s;
+            }
+        }
+        [<$D>::from_array(out[0]), <$D>::from_array(out[1])]
+    }};
+    (f64, $v:expr, $D:ty) => {{
+        let mut a = [0.0f64; 4];
+        avx!(_mm256_storeu_pd(a.as_mut_ptr(), $v.0));
+        let mut o = <$D as Lane>::Array::default();
+        for (d, s) in o.as_mut().iter_mut().zip(a) {
+            *d = s;
+        }
+        [<$D>::from_array(o), <$D>::splat(0.0)]
+    }};
+}
+
 macro_rules! impl_avx_lane {
     ($lane:ident, $t:ident, $n:expr, $shift:expr,
      set1 = $set1:ident, loadu = $loadu:ident, storeu = $storeu:ident,
@@ -222,6 +252,10 @@ macro_rules! impl_avx_lane {
                 let c = <$t as Float>::VM;
                 let t = n + Self::splat(c.bias + c.shifter);
                 Self(avx!($from_si($slli::<$shift>($to_si(t.0)))))
+            }
+            #[inline(always)]
+            fn widen<D: Lane<Scalar = f64>>(self) -> [D; 2] {
+                widen_impl!($t, self, D)
             }
             #[inline(always)]
             fn frexp(self) -> (Self, Self) {

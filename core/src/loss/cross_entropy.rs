@@ -386,9 +386,7 @@ macro_rules! walk {
             let $bv = walk_load::<$B, $T>(b, start..end, full, <$T as Float>::ZERO);
             let r: Ln<$B, $T> = $body;
             if let Some(gc) = g.as_deref_mut().and_then(|g| g.get_mut(start..end)) {
-                for (d, s) in gc.iter_mut().zip(r.to_array().as_ref()) {
-                    *d = *s;
-                }
+                $crate::driver::closure::store(r, gc);
             }
             start = end;
         }
