@@ -109,8 +109,10 @@ pub fn ulp_f64(got: f64, want: &Mp) -> f64 {
     } else {
         libm::ldexp(1.0, libm::ilogb(a) - 52)
     };
-    let diff = Mp::with_val(MPFR_PREC, got) - want;
-    (diff.to_f64().abs()) / ulp
+    // Divide in MPFR (exact: `ulp` is a power of 2) before converting: converting the
+    // difference first would round a subnormal result's error to a multiple of 2^-1074.
+    let diff = (Mp::with_val(MPFR_PREC, got) - want) / ulp;
+    diff.to_f64().abs()
 }
 
 /// A deterministic xorshift generator (tests must be reproducible and need no dependency).
