@@ -490,7 +490,7 @@ impl Stats {
 /// (`U = T` for softmax/log_softmax, `U = f64` for `logsumexp` of `f32` rows).
 #[inline(always)]
 pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -> Stats {
-    let n = U::LANES;
+    let n = Ln::<B, U>::LANES;
     let tl = Ln::<B, U>::splat(t);
     let t64 = t.to_f64();
     let mut m = f64::NEG_INFINITY;
@@ -823,7 +823,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
     row: &[T],
     dst: &mut [T],
 ) -> Option<Fast> {
-    let n = U::LANES;
+    let n = Ln::<B, U>::LANES;
     let nb = n * BLOCK_CHUNKS;
     let sc = vmath::splat::<Ln<B, U>>(if STORE { STORE_SCALE } else { 1.0 });
     let lim = if U::MANTISSA_DIGITS >= 53 {
@@ -1678,7 +1678,7 @@ pub fn logsumexp_temperature<T: Float>(
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
 #[inline(always)]
 fn row_dot<B: Family, T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
-    let n = T::LANES;
+    let n = Ln::<B, T>::LANES;
     let mut acc = Acc::<B>::new();
     let mut ai = a.chunks_exact(n);
     match b {
