@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs nonlin's kernels on a Cortex-M4F (thumbv7em-none-eabihf) under QEMU (mps2-an386):
 # accuracy against host-computed exact values, bit-identity with the host build, chunking,
-# error paths, stack use, and the panic path. Exits non-zero on any failure.
+# error paths, stack use, and the panic path; then the kernels again with nonlin's
+# `scalar-lanes` feature. Exits non-zero on any failure.
 #
 #   scripts/embedded.sh
 #
@@ -36,6 +37,12 @@ qemu() {
 }
 
 echo "== firmware: kernels"
+qemu "$BIN/kernels"
+
+# The same firmware on nonlin's one-element lanes (feature `scalar-lanes`): within the
+# budgets everywhere, the host's bits for the element-wise kernels (sums may differ).
+echo "== firmware: kernels, --features scalar-lanes"
+cargo build -q --release --target "$TARGET" --features scalar-lanes --bin kernels
 qemu "$BIN/kernels"
 
 echo "== firmware: panic_check (must report the panic and exit 1)"

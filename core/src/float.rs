@@ -135,6 +135,17 @@ pub struct VmConsts<T: 'static> {
     pub splitter: T,
 }
 
+/// The portable lane types: `wide`'s vectors by default, one element with `scalar-lanes`
+/// (see [`Scalar1`](crate::lane::Scalar1) and the crate documentation for the trade-off).
+#[cfg(not(feature = "scalar-lanes"))]
+type LaneF32 = wide::f32x8;
+#[cfg(not(feature = "scalar-lanes"))]
+type LaneF64 = wide::f64x4;
+#[cfg(feature = "scalar-lanes")]
+type LaneF32 = crate::lane::Scalar1<f32>;
+#[cfg(feature = "scalar-lanes")]
+type LaneF64 = crate::lane::Scalar1<f64>;
+
 macro_rules! impl_float {
     ($t:ident, $lane:ty, $lanes:expr, $name:expr,
      exp = $exp:path, expm1 = $expm1:path, ln = $ln:path, ln1p = $ln1p:path,
@@ -215,8 +226,8 @@ macro_rules! impl_float {
 
 impl_float!(
     f32,
-    wide::f32x8,
-    8,
+    LaneF32,
+    <LaneF32 as Lane>::LANES,
     "f32",
     exp = libm::expf,
     expm1 = libm::expm1f,
@@ -258,8 +269,8 @@ impl_float!(
 
 impl_float!(
     f64,
-    wide::f64x4,
-    4,
+    LaneF64,
+    <LaneF64 as Lane>::LANES,
     "f64",
     exp = libm::exp,
     expm1 = libm::expm1,

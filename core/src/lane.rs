@@ -1,5 +1,6 @@
 //! The lane trait: the small set of SIMD operations every kernel is written against, and its
-//! portable implementation on `wide` (`f32x8`, `f64x4`).
+//! portable implementations: on `wide` (`f32x8`, `f64x4`; the default) and on one element
+//! ([`Scalar1`], the portable lane type with the `scalar-lanes` feature).
 //!
 //! A kernel written against [`Lane`] gains a new backend (for example AVX2 through
 //! `core::arch`) by implementing this trait once; no kernel is rewritten.
@@ -10,6 +11,9 @@
 use crate::float::Float;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 use wide::{f32x8, f64x4, u32x8, u64x4};
+
+mod scalar;
+pub use scalar::Scalar1;
 
 /// A SIMD vector of [`Float`]s with the operations the kernels need.
 pub trait Lane:
@@ -132,7 +136,7 @@ pub trait Family: Copy + 'static {
     type L<T: Float>: Lane<Scalar = T>;
 }
 
-/// The portable backend: `T::Lane` (`wide`).
+/// The portable backend: `T::Lane` (`wide`, or [`Scalar1`] with the `scalar-lanes` feature).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct Portable;

@@ -77,8 +77,9 @@ impl Dd {
 /// f64 terms: TwoSum per lane position (double-double). f32 terms: a plain f64 sum per lane
 /// position — each f32 term converts exactly, and at most BLOCK/8 = 512 additions per
 /// position bound the accumulation error by 512 * 2^-53 ≈ 5.7e-14 of the block's sum of
-/// magnitudes, six orders of magnitude below an f32 ULP. Blocks are combined in
-/// double-double in both cases.
+/// magnitudes, six orders of magnitude below an f32 ULP (with the one-element lanes of
+/// `scalar-lanes`, 4096 additions at one position: 4.5e-13, still five orders below).
+/// Blocks are combined in double-double in both cases.
 #[derive(Clone, Copy)]
 struct LaneAcc {
     hi: [f64; 8],

@@ -6,7 +6,7 @@
 //! # How a row is computed
 //!
 //! Two passes over a row. The first is an *online* max-and-sum pass: the row is walked in
-//! blocks of `8 * LANES` elements; each block's maximum is taken first (from registers/L1),
+//! blocks of eight 256-bit chunks (64 `f32` or 32 `f64`, whatever the lane width); each block's maximum is taken first (from registers/L1),
 //! then its terms `e^{(x_j - r)/T}` are added to per-lane accumulators, `r` being a
 //! reference that follows the running maximum `m`. Elements equal to the running maximum are
 //! *counted*, not summed, so that at the end
@@ -97,6 +97,17 @@ type P64 = <f64 as Float>::Lane;
 /// Lane-sized chunks per block of the online pass: the block is read once for its maximum,
 /// then once more (from L1) for its terms.
 const BLOCK_CHUNKS: usize = 8;
+
+/// Elements per block of the online pass for lanes of `n` elements of type `U`: eight
+/// chunks of 256 bits, however narrow the lanes. With the one-element lanes of
+/// `scalar-lanes` the blocks (where the exponent reference may move and the partial sums
+/// are rescaled) are then the same as on the 8-wide builds; blocks of 8 elements would
+/// rescale up to eight times more often, each rescaling of a subnormal partial sum adding a
+/// rounding error.
+#[inline(always)]
+fn block_len<U: Float>(n: usize) -> usize {
+    BLOCK_CHUNKS * n.max(32 / core::mem::size_of::<U>())
+}
 /// The exponent reference sits `BIAS * T` below the block maximum that set it, so terms are
 /// computed as `e^{(x - r)/T}` with the maximum's term near `e^64`: terms down to
 /// `e^{-150}` of the maximum stay normal numbers even in f32, and a dominant row's `S_rest`
@@ -490,7 +501,7 @@ impl Stats {
 /// (`U = T` for softmax/log_softmax, `U = f64` for `logsumexp` of `f32` rows).
 #[inline(always)]
 pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -> Stats {
-    let n = U::LANES;
+    let n = Ln::<B, U>::LANES;
     let tl = Ln::<B, U>::splat(t);
     let t64 = t.to_f64();
     let mut m = f64::NEG_INFINITY;
@@ -498,7 +509,7 @@ pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[
     let mut acc = Acc::<B>::new();
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
-    for block in row.chunks(n * BLOCK_CHUNKS) {
+    for block in row.chunks(block_len::<U>(n)) {
         let mut vmax = Ln::<B, U>::splat(U::NEG_INFINITY);
         let mut it = block.chunks_exact(n);
         for c in &mut it {
@@ -823,8 +834,8 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
     row: &[T],
     dst: &mut [T],
 ) -> Option<Fast> {
-    let n = U::LANES;
-    let nb = n * BLOCK_CHUNKS;
+    let n = Ln::<B, U>::LANES;
+    let nb = block_len::<U>(n);
     let sc = vmath::splat::<Ln<B, U>>(if STORE { STORE_SCALE } else { 1.0 });
     let lim = if U::MANTISSA_DIGITS >= 53 {
         GRID_LIMIT_F64
@@ -1678,7 +1689,7 @@ pub fn logsumexp_temperature<T: Float>(
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
 #[inline(always)]
 fn row_dot<B: Family, T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
-    let n = T::LANES;
+    let n = Ln::<B, T>::LANES;
     let mut acc = Acc::<B>::new();
     let mut ai = a.chunks_exact(n);
     match b {

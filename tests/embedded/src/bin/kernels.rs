@@ -5,7 +5,11 @@
 //!   (the references the accuracy tests use: stable f64 formulas for f32, MPFR for f64);
 //! - that it is bit-identical to the host's default (x86_64, no FMA) build: `wide` evaluates
 //!   `mul_add` unfused on both, so the same algorithm gives the same bits. NaN counts as
-//!   identical to NaN (x86 and Arm make different default NaN bit patterns);
+//!   identical to NaN (x86 and Arm make different default NaN bit patterns). Built with the
+//!   `scalar-lanes` feature (one-element lanes), the element-wise kernels still give the
+//!   host's bits, but the row kernels (softmax, log_softmax, cross_entropy) and the reduced
+//!   losses add their terms in another order: their differences from the host are counted
+//!   and printed, and they are held to the budgets only;
 //! - that it does not depend on how the slice is cut: each case is run again in chunks of
 //!   varying length (through the in-place form where there is one, whole rows for the row
 //!   kernels), and must give the same bits;
@@ -28,9 +32,9 @@ static VECTORS: &[u8] = include_bytes!("../../data/vectors.bin");
 
 /// Largest section (elements); the generator stays below it.
 const MAX: usize = 2048;
-/// The stack a kernel call should use (issue #8's goal). Not met today (the lanes are
-/// 8 x f32 / 4 x f64 arrays on this scalar FPU, and their temporaries live on the stack):
-/// the firmware reports it and fails only above `STACK_CEILING`.
+/// The stack a kernel call should use (issue #8's goal). Not met with the default `wide`
+/// lanes (8 x f32 / 4 x f64 arrays on this scalar FPU, whose temporaries live on the
+/// stack): the firmware reports it and fails only above `STACK_CEILING`.
 const STACK_GOAL: usize = 512;
 /// Regression guard: a kernel call using more stack than this fails the run (measured
 /// maximum 2392 B, cross_entropy f64, at opt-level "s").
@@ -50,6 +54,10 @@ const K_SOFTMAX: u32 = 7;
 const K_LOG_SOFTMAX: u32 = 8;
 const K_CROSS_ENTROPY: u32 = 9;
 const K_BCE_WITH_LOGITS: u32 = 10;
+
+/// Built with one-element lanes (`nonlin/scalar-lanes`): sums run in another order than on
+/// the host's 8-wide lanes, so bit-identity is required of the element-wise outputs only.
+const SCALAR_LANES: bool = cfg!(feature = "scalar-lanes");
 
 /// Chunk lengths for the position-independence pass: short, odd, lane-sized and longer.
 const CHUNKS: [usize; 12] = [1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 64];
@@ -389,11 +397,18 @@ fn run<T: Elem>(s: &Section, t: &mut Tally) {
     let mut worst = 0.0f64;
     let mut worst_at = 0;
     let (mut mismatches, mut chunk_mismatches, mut over) = (0u32, 0u32, 0u32);
+    // Outputs that come from a sum (every output of a row kernel, a loss's reduced value
+    // after the element-wise ones): with one-element lanes, their differences from the
+    // host's bits are counted apart and do not fail the run.
+    let mut sum_mismatches = 0u32;
+    let from_sum = |i: usize| SCALAR_LANES && (row_kernel || i >= n);
     for i in 0..s.nout {
         let got = out[i];
         let host = get(host_off, i);
         let same = |a: T, b: T| a.bits() == b.bits() || (a.is_nan_() && b.is_nan_());
-        if !same(got, host) {
+        if !same(got, host) && from_sum(i) {
+            sum_mismatches += 1;
+        } else if !same(got, host) {
             if mismatches < 3 {
                 hprintln!(
                     "  {} [{}]: got {:#x} host {:#x}",
@@ -430,7 +445,7 @@ fn run<T: Elem>(s: &Section, t: &mut Tally) {
     let pass = mismatches == 0 && chunk_mismatches == 0 && over == 0 && stack <= STACK_CEILING;
     // Printing floats is expensive in flash but not in time: one line per section.
     hprintln!(
-        "{} {:<18} {} n={:<5} max {:.3} ULP (budget {}) at [{}], host-bit mismatches {}, chunked mismatches {}, stack {} B",
+        "{} {:<18} {} n={:<5} max {:.3} ULP (budget {}) at [{}], host-bit mismatches {}{}{}, chunked mismatches {}, stack {} B",
         if pass { "ok  " } else { "FAIL" },
         s.name,
         dtype,
@@ -439,11 +454,31 @@ fn run<T: Elem>(s: &Section, t: &mut Tally) {
         s.budget,
         worst_at,
         mismatches,
+        if SCALAR_LANES {
+            " (+ from sums, allowed: "
+        } else {
+            ""
+        },
+        Allowed(SCALAR_LANES, sum_mismatches),
         chunk_mismatches,
         stack
     );
     if !pass {
         t.failures += 1;
+    }
+}
+
+/// The count of allowed host-bit differences and a closing parenthesis, printed only in a
+/// `scalar-lanes` build (the default build's lines are unchanged).
+struct Allowed(bool, u32);
+
+impl core::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 {
+            write!(f, "{})", self.1)
+        } else {
+            Ok(())
+        }
     }
 }
 
