@@ -85,37 +85,18 @@ macro_rules! lanes2 {
     };
 }
 
+/// A chunk of at most `LANES` elements as a lane, a short (tail) chunk padded with zeros
+/// (harmless to every kernel; the padded results are discarded). Every driver calls its
+/// kernel once per chunk, tail included, so that the kernel is inlined once: the tail goes
+/// through the same code (position independence) without a second copy of the kernel.
 #[inline(always)]
 fn load<L: Lane>(chunk: &[L::Scalar]) -> L {
-    let mut a = L::Array::default();
-    // Callers pass chunks of exactly LANES elements, so the lengths agree; `zip` keeps this
-    // free of any panic path.
-    for (d, s) in a.as_mut().iter_mut().zip(chunk) {
-        *d = *s;
-    }
-    L::from_array(a)
+    closure::load(chunk, <L::Scalar as Float>::ZERO)
 }
 
 #[inline(always)]
 fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
-    let a = v.to_array();
-    for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
-        *d = *s;
-    }
-}
-
-/// A tail of fewer than `LANES` elements, padded with zeros (harmless to every kernel and
-/// discarded after the call).
-#[inline(always)]
-fn load_padded<L: Lane>(tail: &[L::Scalar]) -> L {
-    let mut a = L::Array::default();
-    for d in a.as_mut().iter_mut() {
-        *d = <L::Scalar as Float>::ZERO;
-    }
-    for (d, s) in a.as_mut().iter_mut().zip(tail) {
-        *d = *s;
-    }
-    L::from_array(a)
+    closure::store(v, chunk)
 }
 
 /// `out[i] = k(x[i])`, lane by lane.
@@ -141,14 +122,8 @@ pub(crate) fn map_unchecked<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: 
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, out, k) = self;
-            let mut xs = x.chunks_exact(L::LANES);
-            let mut os = out.chunks_exact_mut(L::LANES);
-            for (xc, oc) in (&mut xs).zip(&mut os) {
+            for (xc, oc) in x.chunks(L::LANES).zip(out.chunks_mut(L::LANES)) {
                 store(k.apply(load::<L>(xc)), oc);
-            }
-            let xt = xs.remainder();
-            if !xt.is_empty() {
-                store(k.apply(load_padded::<L>(xt)), os.into_remainder());
             }
         }
     }
@@ -170,15 +145,9 @@ pub(crate) fn map_inplace<T: Float, K: Kernel1<T>>(x: &mut [T], k: K) {
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, k) = self;
-            let mut xs = x.chunks_exact_mut(L::LANES);
-            for xc in &mut xs {
+            for xc in x.chunks_mut(L::LANES) {
                 let v = k.apply(load::<L>(xc));
                 store(v, xc);
-            }
-            let xt = xs.into_remainder();
-            if !xt.is_empty() {
-                let v = k.apply(load_padded::<L>(xt));
-                store(v, xt);
             }
         }
     }
@@ -218,18 +187,8 @@ pub(crate) fn map2_unchecked<T: Float, K: Kernel2<T>>(a: &[T], b: &[T], out: &mu
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, out, k) = self;
             let n = L::LANES;
-            let (mut as_, mut bs, mut os) = (
-                a.chunks_exact(n),
-                b.chunks_exact(n),
-                out.chunks_exact_mut(n),
-            );
-            for ((ac, bc), oc) in (&mut as_).zip(&mut bs).zip(&mut os) {
+            for ((ac, bc), oc) in a.chunks(n).zip(b.chunks(n)).zip(out.chunks_mut(n)) {
                 store(k.apply(load::<L>(ac), load::<L>(bc)), oc);
-            }
-            let at = as_.remainder();
-            if !at.is_empty() {
-                let r = k.apply(load_padded::<L>(at), load_padded::<L>(bs.remainder()));
-                store(r, os.into_remainder());
             }
         }
     }
@@ -258,15 +217,9 @@ pub(crate) fn map2_inplace<T: Float, K: Kernel2<T>>(
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, k) = self;
             let n = L::LANES;
-            let (mut as_, mut bs) = (a.chunks_exact_mut(n), b.chunks_exact(n));
-            for (ac, bc) in (&mut as_).zip(&mut bs) {
+            for (ac, bc) in a.chunks_mut(n).zip(b.chunks(n)) {
                 let v = k.apply(load::<L>(ac), load::<L>(bc));
                 store(v, ac);
-            }
-            let at = as_.into_remainder();
-            if !at.is_empty() {
-                let v = k.apply(load_padded::<L>(at), load_padded::<L>(bs.remainder()));
-                store(v, at);
             }
         }
     }
@@ -297,20 +250,9 @@ pub(crate) fn map3_unchecked<T: Float, K: Kernel3<T>>(
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, out, k) = self;
             let n = L::LANES;
-            let (mut as_, mut bs, mut cs) =
-                (a.chunks_exact(n), b.chunks_exact(n), c.chunks_exact(n));
-            let mut os = out.chunks_exact_mut(n);
-            for (((ac, bc), cc), oc) in (&mut as_).zip(&mut bs).zip(&mut cs).zip(&mut os) {
+            let chunks = a.chunks(n).zip(b.chunks(n)).zip(c.chunks(n));
+            for (((ac, bc), cc), oc) in chunks.zip(out.chunks_mut(n)) {
                 store(k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc)), oc);
-            }
-            let at = as_.remainder();
-            if !at.is_empty() {
-                let r = k.apply(
-                    load_padded::<L>(at),
-                    load_padded::<L>(bs.remainder()),
-                    load_padded::<L>(cs.remainder()),
-                );
-                store(r, os.into_remainder());
             }
         }
     }
@@ -341,28 +283,11 @@ pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, o1, o2, k) = self;
             let n = L::LANES;
-            let (mut as_, mut bs, mut cs) =
-                (a.chunks_exact(n), b.chunks_exact(n), c.chunks_exact(n));
-            let (mut o1s, mut o2s) = (o1.chunks_exact_mut(n), o2.chunks_exact_mut(n));
-            for ((((ac, bc), cc), o1c), o2c) in (&mut as_)
-                .zip(&mut bs)
-                .zip(&mut cs)
-                .zip(&mut o1s)
-                .zip(&mut o2s)
-            {
+            let chunks = a.chunks(n).zip(b.chunks(n)).zip(c.chunks(n));
+            for ((((ac, bc), cc), o1c), o2c) in chunks.zip(o1.chunks_mut(n)).zip(o2.chunks_mut(n)) {
                 let (r1, r2) = k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc));
                 store(r1, o1c);
                 store(r2, o2c);
-            }
-            let at = as_.remainder();
-            if !at.is_empty() {
-                let (r1, r2) = k.apply(
-                    load_padded::<L>(at),
-                    load_padded::<L>(bs.remainder()),
-                    load_padded::<L>(cs.remainder()),
-                );
-                store(r1, o1s.into_remainder());
-                store(r2, o2s.into_remainder());
             }
         }
     }
