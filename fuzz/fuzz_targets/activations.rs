@@ -172,10 +172,18 @@ macro_rules! kernels {
 /// ULP distance of an f32 result from an f64 reference (subnormal spacing below normal).
 fn ulp32(got: f32, want: f64) -> f64 {
     if got.is_nan() || want.is_nan() {
-        return if got.is_nan() && want.is_nan() { 0.0 } else { f64::INFINITY };
+        return if got.is_nan() && want.is_nan() {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     if (want as f32).is_infinite() || got.is_infinite() {
-        return if got == want as f32 { 0.0 } else { f64::INFINITY };
+        return if got == want as f32 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     let a = want.abs();
     let ulp = if a < f32::MIN_POSITIVE as f64 {
@@ -196,45 +204,94 @@ macro_rules! run {
         let (p1, p2) = (case.p1 as $t, case.p2 as $t);
         let (q1, q2) = (p1 as f64, p2 as f64);
         // Subnormal alpha is refused in f64 only (see elu.rs); f32 accepts it.
-        let min_pos = if core::mem::size_of::<$t>() == 8 { f64::MIN_POSITIVE } else { 0.0 };
+        let min_pos = if core::mem::size_of::<$t>() == 8 {
+            f64::MIN_POSITIVE
+        } else {
+            0.0
+        };
         let valid = (k.valid)(q1, q2, min_pos);
         let n = x.len();
         // Wrong output length: Err, output untouched.
         if case.bad_len {
             let mut out = vec![7.0 as $t; n + 1];
-            assert!((k.fwd)(&x, p1, p2, &mut out).is_err(), "{}: length mismatch accepted", k.name);
-            assert!(out.iter().all(|&v| v == 7.0), "{}: output written on error", k.name);
+            assert!(
+                (k.fwd)(&x, p1, p2, &mut out).is_err(),
+                "{}: length mismatch accepted",
+                k.name
+            );
+            assert!(
+                out.iter().all(|&v| v == 7.0),
+                "{}: output written on error",
+                k.name
+            );
         }
         let mut out = vec![7.0 as $t; n];
         let r = (k.fwd)(&x, p1, p2, &mut out);
         if !valid {
-            assert!(r.is_err(), "{}: invalid parameters ({q1}, {q2}) accepted", k.name);
-            assert!(out.iter().all(|&v| v == 7.0), "{}: output written on error", k.name);
+            assert!(
+                r.is_err(),
+                "{}: invalid parameters ({q1}, {q2}) accepted",
+                k.name
+            );
+            assert!(
+                out.iter().all(|&v| v == 7.0),
+                "{}: output written on error",
+                k.name
+            );
             return;
         }
-        assert!(r.is_ok(), "{}: valid parameters ({q1}, {q2}) refused: {r:?}", k.name);
+        assert!(
+            r.is_ok(),
+            "{}: valid parameters ({q1}, {q2}) refused: {r:?}",
+            k.name
+        );
         let mut der = vec![0.0 as $t; n];
         assert!((k.der)(&x, p1, p2, &mut der).is_ok());
         let (lo, hi) = (k.range)(q1, q2);
         for i in 0..n {
             let xi = x[i];
             let (y, d) = (out[i], der[i]);
-            assert_eq!(xi.is_nan(), y.is_nan(), "{}({xi:e}) = {y:e}: NaN in iff NaN out", k.name);
-            assert_eq!(xi.is_nan(), d.is_nan(), "{}'({xi:e}) = {d:e}: NaN in iff NaN out", k.name);
+            assert_eq!(
+                xi.is_nan(),
+                y.is_nan(),
+                "{}({xi:e}) = {y:e}: NaN in iff NaN out",
+                k.name
+            );
+            assert_eq!(
+                xi.is_nan(),
+                d.is_nan(),
+                "{}'({xi:e}) = {d:e}: NaN in iff NaN out",
+                k.name
+            );
             if !xi.is_nan() {
                 let yf = y as f64;
-                assert!(yf >= lo - 1e-6 * lo.abs() && yf <= hi + 1e-6 * hi.abs(), "{}({xi:e}) = {y:e} outside [{lo}, {hi}]", k.name);
+                assert!(
+                    yf >= lo - 1e-6 * lo.abs() && yf <= hi + 1e-6 * hi.abs(),
+                    "{}({xi:e}) = {y:e} outside [{lo}, {hi}]",
+                    k.name
+                );
             }
             // Position independence: the one-element call gives the same bits.
             let mut one = [0.0 as $t];
             let _ = (k.fwd)(&[xi], p1, p2, &mut one);
-            assert_eq!(one[0].to_bits(), y.to_bits(), "{}: element {i} differs from a one-element call", k.name);
+            assert_eq!(
+                one[0].to_bits(),
+                y.to_bits(),
+                "{}: element {i} differs from a one-element call",
+                k.name
+            );
             $ulp_check(k, xi as f64, y as f64, d as f64, q1, q2);
         }
         // In place equals out of place.
         let mut inp = x.clone();
         assert!((k.inplace)(&mut inp, p1, p2).is_ok());
-        assert!(inp.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()), "{}: in place differs", k.name);
+        assert!(
+            inp.iter()
+                .zip(&out)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}: in place differs",
+            k.name
+        );
         // Backward: grad * derivative; a length mismatch is an error.
         if g.len() == n {
             let mut gi = vec![0.0 as $t; n];
@@ -243,12 +300,19 @@ macro_rules! run {
                 // grad * f'(x) is NaN only from a NaN input, a non-finite gradient, or an
                 // infinite derivative times a zero gradient (celu with alpha < 0).
                 if !x[i].is_nan() && g[i].is_finite() && !der[i].is_infinite() && gi[i].is_nan() {
-                    panic!("{}: backward NaN from x = {:e}, grad = {:e}", k.name, x[i], g[i]);
+                    panic!(
+                        "{}: backward NaN from x = {:e}, grad = {:e}",
+                        k.name, x[i], g[i]
+                    );
                 }
             }
         } else {
             let mut gi = vec![0.0 as $t; n];
-            assert!((k.bwd)(&x, &g, p1, p2, &mut gi).is_err(), "{}: backward length mismatch accepted", k.name);
+            assert!(
+                (k.bwd)(&x, &g, p1, p2, &mut gi).is_err(),
+                "{}: backward length mismatch accepted",
+                k.name
+            );
         }
     }};
 }
@@ -260,10 +324,20 @@ fn check32(k: &Kernel<f32>, x: f64, y: f64, d: f64, p1: f64, p2: f64) {
         return;
     }
     let u = ulp32(y as f32, (k.reference)(x, p1, p2));
-    assert!(u <= k.budget, "{}({x:e}; {p1}, {p2}) = {y:e}: {u} ULP > {}", k.name, k.budget);
+    assert!(
+        u <= k.budget,
+        "{}({x:e}; {p1}, {p2}) = {y:e}: {u} ULP > {}",
+        k.name,
+        k.budget
+    );
     if !(k.der_excluded)(x) {
         let u = ulp32(d as f32, (k.reference_der)(x, p1, p2));
-        assert!(u <= k.budget_der, "{}'({x:e}; {p1}, {p2}) = {d:e}: {u} ULP > {}", k.name, k.budget_der);
+        assert!(
+            u <= k.budget_der,
+            "{}'({x:e}; {p1}, {p2}) = {d:e}: {u} ULP > {}",
+            k.name,
+            k.budget_der
+        );
     }
 }
 

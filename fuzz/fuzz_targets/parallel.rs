@@ -23,7 +23,10 @@ fn pools() -> &'static [rayon::ThreadPool] {
     })
 }
 
-type K = (fn(&[f32], &mut [f32]) -> Result<(), nonlin::Error>, fn(&[f32], &mut [f32]) -> Result<(), nonlin::Error>);
+type K = (
+    fn(&[f32], &mut [f32]) -> Result<(), nonlin::Error>,
+    fn(&[f32], &mut [f32]) -> Result<(), nonlin::Error>,
+);
 
 fuzz_target!(|case: Case| {
     let ks: [K; 8] = [
@@ -32,9 +35,18 @@ fuzz_target!(|case: Case| {
         (nonlin::gelu, nonlin_parallel::gelu),
         (nonlin::relu, nonlin_parallel::relu),
         (nonlin::mish_derivative, nonlin_parallel::mish_derivative),
-        (|x, o| nonlin::softplus(x, 1.5, o), |x, o| nonlin_parallel::softplus(x, 1.5, o)),
-        (|x, o| nonlin::elu(x, 0.7, o), |x, o| nonlin_parallel::elu(x, 0.7, o)),
-        (nonlin::gelu_tanh_derivative, nonlin_parallel::gelu_tanh_derivative),
+        (
+            |x, o| nonlin::softplus(x, 1.5, o),
+            |x, o| nonlin_parallel::softplus(x, 1.5, o),
+        ),
+        (
+            |x, o| nonlin::elu(x, 0.7, o),
+            |x, o| nonlin_parallel::elu(x, 0.7, o),
+        ),
+        (
+            nonlin::gelu_tanh_derivative,
+            nonlin_parallel::gelu_tanh_derivative,
+        ),
     ];
     let (serial, par) = ks[case.kernel as usize % ks.len()];
     if case.seed.is_empty() {
@@ -42,18 +54,27 @@ fuzz_target!(|case: Case| {
     }
     // Lengths up to ~4x the threshold, so that splitting really happens.
     let len = (case.len as usize) % (nonlin_parallel::PAR_THRESHOLD * 4 + 17);
-    let x: Vec<f32> = (0..len).map(|i| case.seed[i % case.seed.len()] * (1.0 + (i % 7) as f32)).collect();
+    let x: Vec<f32> = (0..len)
+        .map(|i| case.seed[i % case.seed.len()] * (1.0 + (i % 7) as f32))
+        .collect();
     let mut a = vec![0.0f32; len];
     let mut b = vec![0.0f32; len];
     serial(&x, &mut a).expect("serial");
     let pool = &pools()[case.threads as usize % pools().len()];
     pool.install(|| par(&x, &mut b)).expect("parallel");
     for i in 0..len {
-        assert_eq!(a[i].to_bits(), b[i].to_bits(), "element {i} of {len} differs");
+        assert_eq!(
+            a[i].to_bits(),
+            b[i].to_bits(),
+            "element {i} of {len} differs"
+        );
     }
     // Errors match and come before any work.
     let mut short = vec![0.0f32; len.saturating_sub(1)];
     if len > 0 {
-        assert_eq!(serial(&x, &mut short).err(), pool.install(|| par(&x, &mut short)).err());
+        assert_eq!(
+            serial(&x, &mut short).err(),
+            pool.install(|| par(&x, &mut short)).err()
+        );
     }
 });

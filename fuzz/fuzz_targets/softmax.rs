@@ -31,24 +31,42 @@ macro_rules! check {
         nonlin::log_softmax(&x, cols, &mut ly).expect("log_softmax");
         let mut lse = vec![0.0 as $t; n / cols];
         nonlin::logsumexp(&x, cols, &mut lse).expect("logsumexp");
-        for (r, ((row, out), lrow)) in x.chunks(cols).zip(y.chunks(cols)).zip(ly.chunks(cols)).enumerate() {
+        for (r, ((row, out), lrow)) in x
+            .chunks(cols)
+            .zip(y.chunks(cols))
+            .zip(ly.chunks(cols))
+            .enumerate()
+        {
             let has_nan = row.iter().any(|v| v.is_nan());
             let all_neg_inf = row.iter().all(|&v| v == <$t>::NEG_INFINITY);
             let n_pos_inf = row.iter().filter(|&&v| v == <$t>::INFINITY).count();
             if has_nan {
-                assert!(out.iter().all(|v| v.is_nan()), "row {r}: NaN row must give NaN");
+                assert!(
+                    out.iter().all(|v| v.is_nan()),
+                    "row {r}: NaN row must give NaN"
+                );
                 continue;
             }
             if all_neg_inf {
-                assert!(out.iter().all(|&v| v == 0.0), "row {r}: all -inf row gives zeros");
+                assert!(
+                    out.iter().all(|&v| v == 0.0),
+                    "row {r}: all -inf row gives zeros"
+                );
                 assert!(lrow.iter().all(|&v| v == <$t>::NEG_INFINITY));
                 assert_eq!(lse[r], <$t>::NEG_INFINITY);
                 continue;
             }
             if n_pos_inf > 0 {
                 for (&xi, &yi) in row.iter().zip(out) {
-                    let want = if xi == <$t>::INFINITY { 1.0 / n_pos_inf as f64 } else { 0.0 };
-                    assert!((yi as f64 - want).abs() <= 1e-6 * want.max(1e-30), "row {r}: +inf row");
+                    let want = if xi == <$t>::INFINITY {
+                        1.0 / n_pos_inf as f64
+                    } else {
+                        0.0
+                    };
+                    assert!(
+                        (yi as f64 - want).abs() <= 1e-6 * want.max(1e-30),
+                        "row {r}: +inf row"
+                    );
                 }
                 assert_eq!(lse[r], <$t>::INFINITY);
                 continue;
@@ -56,15 +74,25 @@ macro_rules! check {
             let mut sum = 0.0f64;
             let m = row.iter().cloned().fold(<$t>::NEG_INFINITY, <$t>::max) as f64;
             for (&yi, &li) in out.iter().zip(lrow) {
-                assert!(!yi.is_nan() && !li.is_nan(), "row {r}: NaN from a finite row");
-                assert!((0.0..=1.0).contains(&yi), "row {r}: softmax {yi} outside [0, 1]");
+                assert!(
+                    !yi.is_nan() && !li.is_nan(),
+                    "row {r}: NaN from a finite row"
+                );
+                assert!(
+                    (0.0..=1.0).contains(&yi),
+                    "row {r}: softmax {yi} outside [0, 1]"
+                );
                 assert!(li <= 0.0, "row {r}: log_softmax {li} > 0");
                 sum += yi as f64;
             }
             // Each output is within 4 ULP of exact, so the sum is within 4 * cols ULP of 1.
             let tol = 4.0 * cols as f64 * <$t>::EPSILON as f64;
             assert!((sum - 1.0).abs() <= tol, "row {r}: sum {sum}");
-            assert!(lse[r] as f64 >= m, "row {r}: logsumexp {} < max {m}", lse[r]);
+            assert!(
+                lse[r] as f64 >= m,
+                "row {r}: logsumexp {} < max {m}",
+                lse[r]
+            );
         }
         // Temperature: invalid values refused, valid ones give the same invariants' basics.
         let t = case.temperature as $t;
