@@ -38,7 +38,7 @@ use crate::lane::{Family, LaneFn};
 use crate::reduce::sum_f64;
 use crate::softmax::{
     Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
-    row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
+    log1p64, row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
 };
 
 /// The lane of element type `T` on backend `B`.
@@ -793,14 +793,21 @@ fn ce_probs_row_on<B: Family, T: Float>(
         let tp = if eps > 0.0 { t.mul_add(keep, add) } else { t };
         if has_w { tp * wv } else { tp }
     };
-    // A = Σ c_k (one pass over targets and weights).
+    // A = Σ c_k (one pass over targets and weights). Padding lanes of the tail hold t = 0
+    // and w = 0: with weights they add nothing, but an unweighted smoothed c_k would add
+    // ε/C for each of them, so without weights A is formed as (1-ε) Σ t_k + ε instead
+    // (Σ_k ε/C over the C real columns).
     let mut acc = Acc::<B>::new();
     walk!(<B, T> (tr, T::ZERO, w, None, None) |t, wv, _| {
-        acc.add(ck(t, wv));
+        acc.add(if has_w { ck(t, wv) } else { t });
         zero()
     });
     let (ah, al) = acc.total();
-    let a = ah + al;
+    let a = if has_w || eps == 0.0 {
+        ah + al
+    } else {
+        (1.0 - eps) * (ah + al) + eps
+    };
     let st = row_stats::<B, T, T, false>(row, T::ONE);
     match st.kind {
         Kind::Normal => {
@@ -1195,9 +1202,16 @@ fn focal_terms(lp: f64, gamma: f64) -> (f64, f64) {
     if gamma == 0.0 {
         return (nlp, 1.0);
     }
-    let lq = ln64(q);
-    let qg = exp64(gamma * lq);
     let pt = exp64(lp);
+    // ln q: for p_t < 1/2 as log1p(-p_t), since q = 1 - p_t rounds to 1 when p_t is tiny and
+    // ln q would lose the -p_t that γ ln q magnifies; for p_t >= 1/2, q = -expm1(lp) is
+    // exact to a rounding and ln q is accurate.
+    let lq = if lp < -core::f64::consts::LN_2 {
+        log1p64(-pt)
+    } else {
+        ln64(q)
+    };
+    let qg = exp64(gamma * lq);
     // γ p (-lp) q^{γ-1} = γ p exp(ln(-lp) + (γ-1) ln q): -lp ≈ q as p → 1, so this tends
     // to γ q^γ, never inf * 0.
     let t2 = gamma * pt * exp64(ln64(nlp) + (gamma - 1.0) * lq);

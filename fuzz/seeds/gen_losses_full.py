@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the edge-value seeds of the `losses` fuzz target into seeds/losses/.
+"""Writes the edge-value seeds of the `losses` fuzz target into seeds/losses_full/.
 
-The byte layout is the one `decode` in fuzz_targets/losses.rs reads:
+The byte layout is the one `decode` in fuzz_targets/losses_full.rs reads:
 loss, flags, shape, cols, p1, p2, x[], t[], w[], w2[], classes (one i8 per x), ignore;
 each [] is a length byte then tagged values (tag 0: raw f64 LE, 1: i16/64, 2: u16/65535,
-3: index into SPECIALS). Run from fuzz/: python3 seeds/gen_losses.py
+3: index into SPECIALS). Run from fuzz/: python3 seeds/gen_losses_full.py
 """
 import os
 import struct
 
-# Indices into SPECIALS (fuzz_targets/losses.rs).
+# Indices into SPECIALS (fuzz_targets/losses_full.rs).
 Z, NZ, INF, NINF, NAN, ONE, MONE, HALF, SUB32, BELOW32, SUB64, MIN64, MAX32, NMAX32, MAX64 = range(15)
 TINY300, CUT32, UNDER32, CUT64, UNDER64, H100, M100, H30, M30, E12, BELOW1_32, BELOW1_64, EM100 = range(15, 28)
 H1E30, M1E30 = 28, 29
@@ -97,7 +97,7 @@ seeds = {
     'focal_grad_len_f32': case(binary(2), SWITCH, shape=3, p1=small(0.25), x=SMALL, t=UNIT),
 }
 
-here = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'losses')
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "losses_full")
 os.makedirs(here, exist_ok=True)
 for name, data in seeds.items():
     with open(os.path.join(here, name), 'wb') as fh:
