@@ -85,19 +85,53 @@ macro_rules! lanes2 {
     };
 }
 
-/// A chunk of at most `LANES` elements as a lane, a short (tail) chunk padded with zeros
-/// (harmless to every kernel; the padded results are discarded). Every driver calls its
-/// kernel once per chunk, tail included, so that the kernel is inlined once: the tail goes
-/// through the same code (position independence) without a second copy of the kernel.
+/// A whole chunk (`chunk.len() == LANES`, which the callers' slicing makes known to the
+/// compiler) as one vector load.
 #[inline(always)]
-fn load<L: Lane>(chunk: &[L::Scalar]) -> L {
-    closure::load(chunk, <L::Scalar as Float>::ZERO)
+pub(crate) fn load_full<L: Lane>(chunk: &[L::Scalar]) -> L {
+    let mut a = L::Array::default();
+    a.as_mut().copy_from_slice(chunk);
+    L::from_array(a)
 }
 
+/// Stores a whole chunk (`chunk.len() == LANES`) with one vector store.
 #[inline(always)]
-fn store<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
-    closure::store(v, chunk)
+pub(crate) fn store_full<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
+    chunk.copy_from_slice(v.to_array().as_ref());
 }
+
+/// The loop every driver runs: whole chunks first, loaded and stored as vectors, then the
+/// tail (if any) padded with zeros through the *same* body (position independence). The
+/// body is written out twice rather than once with a merged load: a loop whose load is
+/// either a vector load or a padded copy ran relu at 60% of copy bandwidth, against 88%
+/// for the split loop (AVX2, 1M f32). The scalar-lanes build (`LANES == 1`) has no tail,
+/// so it pays no flash for the second copy.
+///
+/// `chunk_loop!(<L> len n, in (x = xs, ..), out (r => os, ..), body)`: `body` sees each
+/// `x` as a lane and returns a tuple `(r, ..)` of lanes stored to the `os` slices (the
+/// same slice may appear on both sides, for in-place work).
+macro_rules! chunk_loop {
+    (<$L:ty> len $len:expr, in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
+        let n = <$L as $crate::lane::Lane>::LANES;
+        let len: usize = $len;
+        let full = len - len % n;
+        let mut i = 0;
+        while i < full {
+            $(let $x: $L = $crate::driver::load_full(&$xs[i..i + n]);)*
+            let ($($r,)*): ($($crate::driver::chunk_loop!(@ty $r $L),)*) = $body;
+            $($crate::driver::store_full($r, &mut $os[i..i + n]);)*
+            i += n;
+        }
+        if full < len {
+            let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
+            $(let $x: $L = $crate::driver::closure::load(&$xs[full..len], zero);)*
+            let ($($r,)*): ($($crate::driver::chunk_loop!(@ty $r $L),)*) = $body;
+            $($crate::driver::closure::store($r, &mut $os[full..len]);)*
+        }
+    }};
+    (@ty $r:ident $L:ty) => { $L };
+}
+pub(crate) use chunk_loop;
 
 /// `out[i] = k(x[i])`, lane by lane.
 #[inline(always)]
@@ -122,9 +156,7 @@ pub(crate) fn map_unchecked<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: 
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, out, k) = self;
-            for (xc, oc) in x.chunks(L::LANES).zip(out.chunks_mut(L::LANES)) {
-                store(k.apply(load::<L>(xc)), oc);
-            }
+            chunk_loop!(<L> len x.len().min(out.len()), in (v = x), out (r => out), (k.apply(v),));
         }
     }
     backend::run(Job(x, out, k))
@@ -145,10 +177,7 @@ pub(crate) fn map_inplace<T: Float, K: Kernel1<T>>(x: &mut [T], k: K) {
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, k) = self;
-            for xc in x.chunks_mut(L::LANES) {
-                let v = k.apply(load::<L>(xc));
-                store(v, xc);
-            }
+            chunk_loop!(<L> len x.len(), in (v = x), out (r => x), (k.apply(v),));
         }
     }
     backend::run(Job(x, k))
@@ -186,10 +215,8 @@ pub(crate) fn map2_unchecked<T: Float, K: Kernel2<T>>(a: &[T], b: &[T], out: &mu
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, out, k) = self;
-            let n = L::LANES;
-            for ((ac, bc), oc) in a.chunks(n).zip(b.chunks(n)).zip(out.chunks_mut(n)) {
-                store(k.apply(load::<L>(ac), load::<L>(bc)), oc);
-            }
+            let len = a.len().min(b.len()).min(out.len());
+            chunk_loop!(<L> len len, in (x = a, y = b), out (r => out), (k.apply(x, y),));
         }
     }
     backend::run(Job(a, b, out, k))
@@ -216,11 +243,8 @@ pub(crate) fn map2_inplace<T: Float, K: Kernel2<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, k) = self;
-            let n = L::LANES;
-            for (ac, bc) in a.chunks_mut(n).zip(b.chunks(n)) {
-                let v = k.apply(load::<L>(ac), load::<L>(bc));
-                store(v, ac);
-            }
+            let len = a.len().min(b.len());
+            chunk_loop!(<L> len len, in (x = a, y = b), out (r => a), (k.apply(x, y),));
         }
     }
     backend::run(Job(a, b, k));
@@ -249,11 +273,8 @@ pub(crate) fn map3_unchecked<T: Float, K: Kernel3<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, out, k) = self;
-            let n = L::LANES;
-            let chunks = a.chunks(n).zip(b.chunks(n)).zip(c.chunks(n));
-            for (((ac, bc), cc), oc) in chunks.zip(out.chunks_mut(n)) {
-                store(k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc)), oc);
-            }
+            let len = a.len().min(b.len()).min(c.len()).min(out.len());
+            chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r => out), (k.apply(x, y, z),));
         }
     }
     backend::run(Job(a, b, c, out, k))
@@ -282,13 +303,13 @@ pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, o1, o2, k) = self;
-            let n = L::LANES;
-            let chunks = a.chunks(n).zip(b.chunks(n)).zip(c.chunks(n));
-            for ((((ac, bc), cc), o1c), o2c) in chunks.zip(o1.chunks_mut(n)).zip(o2.chunks_mut(n)) {
-                let (r1, r2) = k.apply(load::<L>(ac), load::<L>(bc), load::<L>(cc));
-                store(r1, o1c);
-                store(r2, o2c);
-            }
+            let len = a
+                .len()
+                .min(b.len())
+                .min(c.len())
+                .min(o1.len())
+                .min(o2.len());
+            chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), k.apply(x, y, z));
         }
     }
     backend::run(Job(a, b, c, o1, o2, k))
@@ -349,10 +370,8 @@ pub(crate) mod closure {
         out: &mut [T],
         f: impl Fn(L, L) -> L,
     ) {
-        let n = L::LANES;
-        for ((ac, bc), oc) in a.chunks(n).zip(b.chunks(n)).zip(out.chunks_mut(n)) {
-            store(f(load(ac, T::ZERO), load(bc, T::ZERO)), oc);
-        }
+        let len = a.len().min(b.len()).min(out.len());
+        chunk_loop!(<L> len len, in (x = a, y = b), out (r => out), (f(x, y),));
     }
 
     /// `out[i] = f(a[i], b[i], c[i])` over `min` of the lengths.
@@ -364,18 +383,8 @@ pub(crate) mod closure {
         out: &mut [T],
         f: impl Fn(L, L, L) -> L,
     ) {
-        let n = L::LANES;
-        for (((ac, bc), cc), oc) in a
-            .chunks(n)
-            .zip(b.chunks(n))
-            .zip(c.chunks(n))
-            .zip(out.chunks_mut(n))
-        {
-            store(
-                f(load(ac, T::ZERO), load(bc, T::ZERO), load(cc, T::ZERO)),
-                oc,
-            );
-        }
+        let len = a.len().min(b.len()).min(c.len()).min(out.len());
+        chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r => out), (f(x, y, z),));
     }
 
     /// `(o1[i], o2[i]) = f(a[i], b[i], c[i])` over `min` of the lengths.
@@ -388,18 +397,13 @@ pub(crate) mod closure {
         o2: &mut [T],
         f: impl Fn(L, L, L) -> (L, L),
     ) {
-        let n = L::LANES;
-        for ((((ac, bc), cc), o1c), o2c) in a
-            .chunks(n)
-            .zip(b.chunks(n))
-            .zip(c.chunks(n))
-            .zip(o1.chunks_mut(n))
-            .zip(o2.chunks_mut(n))
-        {
-            let (r1, r2) = f(load(ac, T::ZERO), load(bc, T::ZERO), load(cc, T::ZERO));
-            store(r1, o1c);
-            store(r2, o2c);
-        }
+        let len = a
+            .len()
+            .min(b.len())
+            .min(c.len())
+            .min(o1.len())
+            .min(o2.len());
+        chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), f(x, y, z));
     }
 
     /// Folds `f` over `x` lane by lane, the tail padded with `pad` (chosen by the caller so
@@ -433,40 +437,25 @@ pub(crate) mod closure {
 /// - `lane_loop!(map2_inplace <L> (a, b) |x, y| body)`: `a[i] = body(a[i], b[i])`.
 macro_rules! lane_loop {
     (map <$L:ty> ($src:expr, $dst:expr) |$v:ident| $body:expr) => {{
-        let src = $src;
-        let n = <$L as $crate::lane::Lane>::LANES;
-        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
-        for (i, dc) in $dst.chunks_mut(n).enumerate() {
-            let $v: $L = match src {
-                Some(s) => $crate::driver::closure::load(
-                    s.get(i * n..).unwrap_or(&[]).get(..dc.len()).unwrap_or(&[]),
-                    zero,
-                ),
-                None => $crate::driver::closure::load(dc, zero),
-            };
-            let r: $L = $body;
-            $crate::driver::closure::store(r, dc);
+        let dst = $dst;
+        match $src {
+            Some(s) => $crate::driver::chunk_loop!(
+                <$L> len s.len().min(dst.len()), in ($v = s), out (r => dst), ($body,)
+            ),
+            None => $crate::driver::chunk_loop!(
+                <$L> len dst.len(), in ($v = dst), out (r => dst), ($body,)
+            ),
         }
     }};
     (map2 <$L:ty> ($a:expr, $b:expr, $out:expr) |$x:ident, $y:ident| $body:expr) => {{
-        let n = <$L as $crate::lane::Lane>::LANES;
-        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
-        for ((ac, bc), oc) in $a.chunks(n).zip($b.chunks(n)).zip($out.chunks_mut(n)) {
-            let $x: $L = $crate::driver::closure::load(ac, zero);
-            let $y: $L = $crate::driver::closure::load(bc, zero);
-            let r: $L = $body;
-            $crate::driver::closure::store(r, oc);
-        }
+        let (a, b, out) = ($a, $b, $out);
+        let len = a.len().min(b.len()).min(out.len());
+        $crate::driver::chunk_loop!(<$L> len len, in ($x = a, $y = b), out (r => out), ($body,))
     }};
     (map2_inplace <$L:ty> ($a:expr, $b:expr) |$x:ident, $y:ident| $body:expr) => {{
-        let n = <$L as $crate::lane::Lane>::LANES;
-        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
-        for (ac, bc) in $a.chunks_mut(n).zip($b.chunks(n)) {
-            let $x: $L = $crate::driver::closure::load(ac, zero);
-            let $y: $L = $crate::driver::closure::load(bc, zero);
-            let r: $L = $body;
-            $crate::driver::closure::store(r, ac);
-        }
+        let (a, b) = ($a, $b);
+        let len = a.len().min(b.len());
+        $crate::driver::chunk_loop!(<$L> len len, in ($x = a, $y = b), out (r => a), ($body,))
     }};
 }
 pub(crate) use lane_loop;
