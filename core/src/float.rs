@@ -243,17 +243,16 @@ impl_float!(
         // 0x3f317200: 16 significant bits, so n * ln2_hi is exact for |n| < 2^8.
         ln2_hi: 0.693145751953125,
         ln2_lo: 1.428606765330187045e-06,
-        // 1/k! for k = 2..=9: Taylor is within 2e-10 relative on |r| <= ln2/2,
-        // well below the f32 rounding error.
+        // P in expm1(r) = r + r^2 P(r), |r| <= ln2/2: a degree-5 Chebyshev fit with f32
+        // coefficients, within 2^-30.4 relative of exp(r) (scripts/fit_expm1.py). Taylor
+        // needed degree 7 for the same; a shorter polynomial is a shorter dependency chain.
         expm1_poly: &[
             0.5,
             0.16666667,
-            0.041666668,
-            0.008333334,
-            0.0013888889,
-            0.0001984127,
-            2.4801588e-5,
-            2.7557319e-6,
+            0.041666467,
+            0.0083333105,
+            0.0013933642,
+            0.00019890981,
         ],
         exp_hi: 88.72284,
         exp_lo: -104.0,
@@ -286,22 +285,20 @@ impl_float!(
         // fdlibm's split: the low 32 bits of ln2_hi are zero, so n * ln2_hi is exact.
         ln2_hi: 6.93147180369123816490e-01,
         ln2_lo: 1.90821492927058770002e-10,
-        // 1/k! for k = 2..=15: Taylor remainder below 2e-18 relative on |r| <= ln2/2.
+        // P in expm1(r) = r + r^2 P(r), |r| <= ln2/2: a degree-10 Chebyshev fit, within
+        // 2^-61.4 relative of exp(r) (scripts/fit_expm1.py); Taylor needed degree 13.
         expm1_poly: &[
             0.5,
-            1.6666666666666666e-1,
-            4.1666666666666664e-2,
-            8.3333333333333332e-3,
-            1.3888888888888889e-3,
-            1.9841269841269841e-4,
-            2.4801587301587302e-5,
-            2.7557319223985893e-6,
-            2.7557319223985888e-7,
-            2.5052108385441720e-8,
-            2.0876756987868100e-9,
-            1.6059043836821613e-10,
-            1.1470745597729725e-11,
-            7.6471637318198164e-13,
+            0.1666666666666667,
+            0.04166666666666667,
+            0.008333333333326141,
+            0.0013888888888883752,
+            0.00019841269874800683,
+            2.4801587325533502e-05,
+            2.75572554255029e-06,
+            2.7557273661174726e-07,
+            2.5105206475334834e-08,
+            2.091467944897855e-09,
         ],
         exp_hi: 709.782712893384,
         exp_lo: -746.0,

@@ -281,7 +281,7 @@ fn exp_k<L: Lane>(d: L, lo: L, k: f64) -> L {
     let n = (dc * L::splat(c.log2e)).round();
     let r = (-n).mul_add(L::splat(c.ln2_hi), dc);
     let r = (-n).mul_add(L::splat(c.ln2_lo), r);
-    let q = (r * r).mul_add(vmath::horner(r, c.expm1_poly), r);
+    let q = (r * r).mul_add(vmath::estrin(r, c.expm1_poly), r);
     let e = (q + one) * L::pow2i(n + L::splat(<L::Scalar as Float>::from_f64(k)));
     let e = e.mul_add(lo, e);
     let e = L::select(d.lt(dmin), zero(), e);
@@ -611,27 +611,13 @@ const GRID_LIMIT_FMA: f64 = 600.0;
 /// The same for `f64` lanes, whose `ln2_hi` has 32 trailing zero bits.
 const GRID_LIMIT_F64: f64 = 1.0e6;
 
-/// [`vmath::horner`] with `f64` coefficients (rounded to the lane's type).
-#[inline(always)]
-fn horner64<L: Lane>(x: L, c: &[f64]) -> L {
-    let mut it = c.iter().rev();
-    let mut acc = match it.next() {
-        Some(&top) => vmath::splat::<L>(top),
-        None => return zero(),
-    };
-    for &ci in it {
-        acc = acc.mul_add(x, vmath::splat::<L>(ci));
-    }
-    acc
-}
-
 /// `e^r - 1` on the reduced range: the short `f32` polynomial, the crate's own for `f64`.
 #[inline(always)]
 fn expm1_reduced<L: Lane>(r: L) -> L {
     let p = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
-        horner64(r, &EXPM1_POLY_F32)
+        vmath::estrin(r, &EXPM1_POLY_F32)
     } else {
-        vmath::horner(r, <L::Scalar as Float>::VM.expm1_poly)
+        vmath::estrin(r, <L::Scalar as Float>::VM.expm1_poly)
     };
     (r * r).mul_add(p, r)
 }
@@ -765,14 +751,21 @@ fn store_as<T: Float, L: Lane>(r: L, d: &mut [T]) {
 /// `driver::lane_loop`).
 macro_rules! scan_lanes {
     (<$B:ty, $T:ty, $U:ty, $store:ident> ($src:expr, $pad:expr, $dst:expr) |$v:ident| $body:expr) => {{
+        // Whole chunks, then the padded tail through the same body (see `driver::chunk_loop`
+        // for why the two are written out separately).
         let n = <Ln<$B, $U> as Lane>::LANES;
         let mut dt = $dst.chunks_mut(n);
-        for c in $src.chunks(n) {
-            let $v = if c.len() == n {
-                load_full::<$B, $T, $U>(c)
-            } else {
-                load_pad::<$B, $T, $U>(c, $pad)
-            };
+        let mut it = $src.chunks_exact(n);
+        for c in &mut it {
+            let $v = load_full::<$B, $T, $U>(c);
+            let r: Ln<$B, $U> = $body;
+            if $store && let Some(d) = dt.next() {
+                store_as::<$T, Ln<$B, $U>>(r, d);
+            }
+        }
+        let c = it.remainder();
+        if !c.is_empty() {
+            let $v = load_pad::<$B, $T, $U>(c, $pad);
             let r: Ln<$B, $U> = $body;
             if $store && let Some(d) = dt.next() {
                 store_as::<$T, Ln<$B, $U>>(r, d);

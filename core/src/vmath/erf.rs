@@ -163,20 +163,6 @@ pub(crate) mod gauss {
         (L::splat(h), L::splat(l))
     }
 
-    /// Horner over an f64 coefficient table (values representable in the lane type).
-    #[inline(always)]
-    pub(crate) fn horner64<L: Lane>(x: L, c: &[f64]) -> L {
-        let mut it = c.iter().rev();
-        let mut acc = match it.next() {
-            Some(&top) => splat::<L>(top),
-            None => return splat::<L>(0.0),
-        };
-        for &ci in it {
-            acc = acc.mul_add(x, splat::<L>(ci));
-        }
-        acc
-    }
-
     /// TwoSum: `s + e = a + b` exactly.
     #[inline(always)]
     pub(crate) fn two_sum<L: Lane>(a: L, b: L) -> (L, L) {
@@ -245,7 +231,7 @@ pub(crate) mod gauss {
         // would otherwise be scaled by |q^k acc_k| / f, up to about 0.6 here).
         let t = c.tail;
         let nd = if precise { c.dw_steps } else { 1 };
-        let mut ah = horner64(q, &t[nd + 1..]);
+        let mut ah = crate::vmath::estrin(q, &t[nd + 1..]);
         let mut al = L::splat(<L::Scalar as Float>::ZERO);
         for k in (0..nd).rev() {
             let (ph, pe) = L::two_prod(ah, q);
@@ -286,7 +272,7 @@ pub(crate) mod gauss {
         let (rr, rl) = two_sum(r0, (-n).mul_add(L::splat(vm.ln2_lo), lo));
         let mh = one + rr;
         let e0 = rr - (mh - one);
-        let t = (rr * rr) * crate::vmath::horner(rr, vm.expm1_poly);
+        let t = (rr * rr) * crate::vmath::estrin(rr, vm.expm1_poly);
         let tl = e0 + t;
         let ml = rl.mul_add(mh + tl, tl);
         (mh, ml, n)
@@ -371,7 +357,7 @@ pub fn erf<L: Lane>(z: L) -> L {
     let c = consts::<L>();
     let one = L::splat(<L::Scalar as Float>::ONE);
     let w = z * z;
-    let acc = horner64(w, &c.erf_small[2..]);
+    let acc = crate::vmath::estrin(w, &c.erf_small[2..]);
     // z (c0 + w acc) with z c0 exact (two_prod): the polynomial's rounding near 1.13 would
     // otherwise cost up to an ulp of a result just below 1/2. z is lifted by 2^p first so that
     // the exact product also holds for subnormal z; scaling back is exact or, for a subnormal

@@ -23,25 +23,78 @@ fn vm<L: Lane>() -> crate::float::VmConsts<L::Scalar> {
     <L::Scalar as Float>::VM
 }
 
-/// Horner evaluation of `c[0] + c[1] x + ... `. The slices are constants, so the loop is
-/// unrolled at compile time.
+/// Estrin evaluation of `c[0] + c[1] x + ...`: pairs `c[2i] + c[2i+1] x` combined with
+/// `x^2`, `x^4`, ... The dependency chain is about log2 of the degree long instead of the
+/// degree itself: the kernels are latency-bound (a long chain fills the scheduler before
+/// the next vector can start), so this, not the operation count, sets their speed. The
+/// slices are constants, so the loops unroll at compile time. At most 32 coefficients
+/// (the longest table here, erf's f64 tail, has 23 after its double-word head).
 #[inline(always)]
-pub(crate) fn horner<L: Lane>(x: L, c: &[L::Scalar]) -> L {
-    let mut it = c.iter().rev();
-    let mut acc = match it.next() {
-        Some(&top) => L::splat(top),
-        None => return L::splat(<L::Scalar as Float>::ZERO),
-    };
-    for &ci in it {
-        acc = acc.mul_add(x, L::splat(ci));
+pub(crate) fn estrin<L: Lane, C: Float>(x: L, c: &[C]) -> L {
+    debug_assert!(c.len() <= 32);
+    match c.split_at_checked(16) {
+        Some((lo, hi)) if !hi.is_empty() => {
+            let x2 = x * x;
+            let x4 = x2 * x2;
+            let x8 = x4 * x4;
+            estrin16(x, hi).mul_add(x8 * x8, estrin16(x, lo))
+        }
+        _ => estrin16(x, c),
     }
-    acc
+}
+
+/// [`estrin`] for at most 16 coefficients (a fixed table of 8 pairs: a larger one is no
+/// longer unrolled by the compiler, which costs a factor 3 in speed).
+#[inline(always)]
+fn estrin16<L: Lane, C: Float>(x: L, c: &[C]) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let mut t = [zero; 8];
+    let mut m = 0;
+    // Coefficients are constants exactly representable in the lane type (f32 tables hold
+    // f32 values): the round trip through f64 is exact and folds away.
+    for (slot, pair) in t.iter_mut().zip(c.chunks(2)) {
+        *slot = match *pair {
+            [a, b] => splat::<L>(b.to_f64()).mul_add(x, splat::<L>(a.to_f64())),
+            [a] => splat::<L>(a.to_f64()),
+            _ => zero,
+        };
+        m += 1;
+    }
+    let mut p = x * x;
+    while m > 1 {
+        let mut k = 0;
+        let mut i = 0;
+        while i < m {
+            t[k] = if i + 1 < m {
+                t[i + 1].mul_add(p, t[i])
+            } else {
+                t[i]
+            };
+            k += 1;
+            i += 2;
+        }
+        m = k;
+        p = p * p;
+    }
+    t[0]
+}
+
+/// `n - q d` exactly (for `q = fl(n/d)` it is representable): one fused multiply-add where
+/// the backend has it, Dekker's exact product otherwise.
+#[inline(always)]
+pub(crate) fn residual<L: Lane>(n: L, q: L, d: L) -> L {
+    if L::HAS_FMA {
+        (-q).mul_add(d, n)
+    } else {
+        let (p, pe) = L::two_prod(q, d);
+        (n - p) - pe
+    }
 }
 
 /// Cody–Waite reduction `x = n ln2 + r`, `|r| <= ln2/2 (+ tiny)`, and `expm1(r)`.
 /// `x` must be finite and clamped to the exponent range.
 #[inline(always)]
-fn reduce_expm1<L: Lane>(x: L) -> (L, L) {
+pub(crate) fn reduce_expm1<L: Lane>(x: L) -> (L, L) {
     let c = vm::<L>();
     let n = (x * L::splat(c.log2e)).round();
     // n * ln2_hi is exact (ln2_hi has enough trailing zeros), so r is x - n ln2 to within the
@@ -49,8 +102,29 @@ fn reduce_expm1<L: Lane>(x: L) -> (L, L) {
     let r = (-n).mul_add(L::splat(c.ln2_hi), x);
     let r = (-n).mul_add(L::splat(c.ln2_lo), r);
     let r2 = r * r;
-    let q = r2.mul_add(horner(r, c.expm1_poly), r);
+    let q = r2.mul_add(estrin(r, c.expm1_poly), r);
     (n, q)
+}
+
+/// True when every lane of `x` lies where `exp` needs no special handling: `x` in
+/// `±(bias - 2) ln2`, so `n = round(x log2e)` is in `[2 - bias, bias - 2]`, `2^n` is normal
+/// and the result neither overflows nor leaves the normal range, so that callers may scale
+/// or divide it without losing bits (NaN fails the test).
+/// Vectors that pass take a short path whose results are bit-identical to the general one
+/// (there `n2 = 0` and the clamps change nothing), so the branch, taken per vector, leaves
+/// every element's result depending on its own value only.
+#[inline(always)]
+pub(crate) fn exp_all_plain<L: Lane>(x: L) -> bool {
+    L::count(exp_plain_lanes(x)) == L::LANES as u32
+}
+
+/// The lanes of `x` that [`exp_all_plain`] accepts, as a mask.
+#[inline(always)]
+pub(crate) fn exp_plain_lanes<L: Lane>(x: L) -> L {
+    let c = vm::<L>();
+    x.abs().le(L::splat(
+        (c.bias - <L::Scalar as Float>::ONE - <L::Scalar as Float>::ONE) * c.ln2_hi,
+    ))
 }
 
 /// `exp(x)`: relative error about 1 ULP (measured: see the README table), subnormal results
@@ -58,6 +132,9 @@ fn reduce_expm1<L: Lane>(x: L) -> (L, L) {
 /// the underflow threshold, NaN in gives NaN.
 #[inline(always)]
 pub fn exp<L: Lane>(x: L) -> L {
+    if exp_all_plain(x) {
+        return exp_plain(x);
+    }
     let c = vm::<L>();
     let xc = x.max(L::splat(c.exp_lo)).min(L::splat(c.exp_hi));
     let (n, q) = reduce_expm1(xc);
@@ -88,6 +165,9 @@ pub fn exp_parts<L: Lane>(x: L) -> (L, L) {
     let c = vm::<L>();
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
+    if exp_all_plain(x) {
+        return exp_parts_plain(x);
+    }
     let xc = x.max(L::splat(c.exp_lo)).min(L::splat(c.exp_hi));
     let (n, q) = reduce_expm1(xc);
     let p = q + one;
@@ -107,6 +187,26 @@ pub fn exp_parts<L: Lane>(x: L) -> (L, L) {
     let hi = L::select(over, L::splat(<L::Scalar as Float>::INFINITY), hi);
     let lo = L::select(over.or(x.is_nan()), zero, lo);
     (L::select(x.is_nan(), x, hi), lo)
+}
+
+/// [`exp`] for vectors that pass [`exp_all_plain`] (bit-identical there).
+#[inline(always)]
+pub(crate) fn exp_plain<L: Lane>(x: L) -> L {
+    let (n, q) = reduce_expm1(x);
+    (q + L::splat(<L::Scalar as Float>::ONE)) * L::pow2i(n)
+}
+
+/// [`exp_parts`] for vectors that pass [`exp_all_plain`] (bit-identical there); callers
+/// that branch on `exp_all_plain` themselves use it to keep their own special-value
+/// handling out of the common path.
+#[inline(always)]
+pub(crate) fn exp_parts_plain<L: Lane>(x: L) -> (L, L) {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let (n, q) = reduce_expm1(x);
+    let p = q + one;
+    // Fast2Sum: |q| < 1, so (1 - p) + q is the exact error of p.
+    let s = L::pow2i(n);
+    (p * s, ((one - p) + q) * s)
 }
 
 /// `exp(hi + lo)` for `|lo| <= ulp(hi)`: the tail is applied as `exp(hi) * (1 + lo)`, so an
@@ -163,7 +263,7 @@ fn ln_core<L: Lane>(m: L, t: L, kadj: L) -> L {
     let e = f - one;
     let s = e / (e + one + one);
     let z = s * s;
-    let r = z * horner(z, c.log_poly);
+    let r = z * estrin(z, c.log_poly);
     let hfsq = splat::<L>(0.5) * e * e;
     // Small terms first, the large ones (k ln2_hi, e) last.
     let lo = s.mul_add(hfsq + r, k.mul_add(L::splat(c.ln2_lo), t)) - hfsq;
