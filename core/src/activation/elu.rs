@@ -166,7 +166,7 @@ fn exp_parts<L: Lane>(t_hi: L, t_lo: L, t_min: f64, t_max: f64) -> (L, L, L) {
     let (q, ql) = L::two_prod(r, r);
     let half = splat::<L>(0.5);
     let (s, e2) = fast_two_sum(r, q * half);
-    let tail = (q * r) * crate::vmath::horner(r, vm.expm1_poly.get(1..).unwrap_or(&[]));
+    let tail = (q * r) * crate::vmath::estrin(r, vm.expm1_poly.get(1..).unwrap_or(&[]));
     // r_lo (which holds celu's quotient error, up to half an ULP of t) enters through
     // e^r r_lo = r_lo + r_lo expm1(r), with the cubic tail included in expm1(r).
     let l = e2 + (r_lo + (ql.mul_add(half, r_lo * (s + tail)) + tail));
@@ -262,6 +262,44 @@ fn elu_lane_impl<L: Lane>(x: L, alpha_l: L, sc: Scale<L>) -> L {
     let r = L::select(x.eq(zero), ax, r);
     let r = L::select(x.gt(zero), x, r);
     L::select(x.is_nan(), x, r)
+}
+
+/// Whether [`elu`] may take its short path for this `alpha`: `alpha 2^n` must be exact for
+/// `n` in `[-p, 0]` and no product may overflow.
+#[inline(always)]
+fn elu_short_alpha<T: Float>(alpha: T) -> bool {
+    let a = alpha.to_f64().abs();
+    (libm::ldexp(1.0, -60)..=libm::ldexp(1.0, 60)).contains(&a)
+}
+
+/// [`elu_lane_impl`] with a short path for lanes with `x > -p ln2` (`-16.6` in f32, `-36.7`
+/// in f64: all of a typical input): there `expm1(x) = 2^n q + (2^n - 1)` with `2^n - 1`
+/// exact, and `alpha expm1(x) = h + (alpha 2^n q + l)` with `h + l = alpha (2^n - 1)` an
+/// exact product and `alpha 2^n` exact (the caller checks `alpha` with [`elu_short_alpha`]):
+/// one rounding of the small term, one final rounding (measured ≤ 1.2 ULP). Other lanes
+/// (the far tail, NaN) take the general form; a vector without them skips it.
+#[inline(always)]
+fn elu_lane_short<L: Lane>(x: L, alpha_l: L, sc: Scale<L>) -> L {
+    let p = f64::from(<L::Scalar as Float>::MANTISSA_DIGITS);
+    let ok = x.gt(splat::<L>(-p * core::f64::consts::LN_2));
+    if L::count(ok) == L::LANES as u32 {
+        elu_short(x, alpha_l)
+    } else {
+        L::select(ok, elu_short(x, alpha_l), elu_lane_impl(x, alpha_l, sc))
+    }
+}
+
+#[inline(always)]
+fn elu_short<L: Lane>(x: L, alpha: L) -> L {
+    let zero = splat::<L>(0.0);
+    let one = splat::<L>(1.0);
+    let (n, q) = crate::vmath::reduce_expm1(x.min(zero));
+    let s = L::pow2i(n);
+    let (h, l) = L::two_prod(alpha, s - one);
+    let r = h + (alpha * s).mul_add(q, l);
+    // elu(±0) = alpha * ±0 (the sum above would lose the sign of a zero).
+    let r = L::select(x.eq(zero), alpha * x, r);
+    L::select(x.gt(zero), x, r)
 }
 
 /// Lane kernel of [`elu`] (the slice entry points split `alpha` once per call and use
@@ -447,6 +485,13 @@ fn check_celu_alpha<T: Float>(alpha: T) -> Result<(), Error> {
 pub fn elu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
     check_alpha(alpha)?;
     let sc = ScaleParts::new(alpha, T::ZERO);
+    if elu_short_alpha(alpha) {
+        return driver::map(
+            x,
+            out,
+            lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_short(x, L::splat(alpha), sc.lanes())),
+        );
+    }
     driver::map(
         x,
         out,
@@ -468,10 +513,17 @@ pub fn elu<T: Float>(x: &[T], alpha: T, out: &mut [T]) -> Result<(), Error> {
 pub fn elu_inplace<T: Float>(x: &mut [T], alpha: T) -> Result<(), Error> {
     check_alpha(alpha)?;
     let sc = ScaleParts::new(alpha, T::ZERO);
-    driver::map_inplace(
-        x,
-        lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_impl(x, L::splat(alpha), sc.lanes())),
-    );
+    if elu_short_alpha(alpha) {
+        driver::map_inplace(
+            x,
+            lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_short(x, L::splat(alpha), sc.lanes())),
+        );
+    } else {
+        driver::map_inplace(
+            x,
+            lanes!([alpha, sc: ScaleParts<T>] |x| elu_lane_impl(x, L::splat(alpha), sc.lanes())),
+        );
+    }
     Ok(())
 }
 

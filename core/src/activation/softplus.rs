@@ -43,7 +43,7 @@ fn neg_abs_product<L: Lane>(x: L, beta: L) -> (L, L, L) {
 /// `ln(1 + u) = k ln2 + e - e²/2 + s (e²/2 + R(s²)) + t/m`, `e = f - 1`, `s = e / (2 + e)`.
 /// The head `k ln2_hi + e` is split exactly (TwoSum); the rest is at most a fifth of it.
 #[inline(always)]
-fn log1p_div<L: Lane>(u: L, beta: L) -> L {
+fn log1p_parts<L: Lane>(u: L) -> (L, L) {
     let c = <L::Scalar as Float>::VM;
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let one = L::splat(<L::Scalar as Float>::ONE);
@@ -55,7 +55,7 @@ fn log1p_div<L: Lane>(u: L, beta: L) -> L {
     let e = f - one;
     let s = e / (e + one + one);
     let z = s * s;
-    let r = z * vmath::horner(z, c.log_poly);
+    let r = z * vmath::estrin(z, c.log_poly);
     let hfsq = vmath::splat::<L>(0.5) * e * e;
     let kh = k * L::splat(c.ln2_hi);
     // TwoSum: ah + al = k ln2_hi + e exactly.
@@ -63,11 +63,53 @@ fn log1p_div<L: Lane>(u: L, beta: L) -> L {
     let bb = ah - kh;
     let al = (kh - (ah - bb)) + (e - bb);
     let b = s.mul_add(hfsq + r, k.mul_add(L::splat(c.ln2_lo), t / m + al)) - hfsq;
+    (ah, b)
+}
+
+/// `log1p(u) / beta` from [`log1p_parts`], the division's rounding carried.
+#[inline(always)]
+fn log1p_div<L: Lane>(u: L, beta: L) -> L {
+    let (ah, b) = log1p_parts(u);
     // q + rq = ah / β to first order, with rq from the exact product q·β.
     let q = ah / beta;
     let (ph, pl) = L::two_prod(q, beta);
     let rq = (ah - ph) - pl;
     q + (rq + b) / beta
+}
+
+/// [`softplus_lane`] for `β = 1` (softplus's default and the log-sigmoid). Lanes with
+/// `e = exp(-|x|)` in `exp`'s plain range (`|x| <= 86.6` in f32) need neither the exact
+/// product `βx` nor the scaled tail (which exist for `β != 1`, where `e/β` and `e` can be
+/// on different sides of the normal range): `max(x, 0) + log1p(e)`, with `log1p_div(e, 1)`
+/// reduced to its sum. Other lanes take the general form; a vector without them skips it.
+#[inline(always)]
+pub(crate) fn softplus1_lane<L: Lane>(x: L) -> L {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let a = -x.abs();
+    if vmath::exp_all_plain(a) {
+        softplus1_plain(x, a)
+    } else {
+        let general = softplus_lane(x, one);
+        L::select(vmath::exp_plain_lanes(a), softplus1_plain(x, a), general)
+    }
+}
+
+#[inline(always)]
+fn softplus1_plain<L: Lane>(x: L, a: L) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let (h, b) = log1p_parts(vmath::exp_plain(a));
+    x.max(zero) + (h + b)
+}
+
+/// [`softplus_lane`] with `β = 1` sent to [`softplus1_lane`] (the test on the scalar `beta`
+/// is the same for every vector of a call).
+#[inline(always)]
+fn softplus_beta_lane<L: Lane>(x: L, beta: L::Scalar) -> L {
+    if beta == <L::Scalar as Float>::ONE {
+        softplus1_lane(x)
+    } else {
+        softplus_lane(x, L::splat(beta))
+    }
 }
 
 /// Lane kernel of [`softplus`]: `max(x, 0) + log1p(exp(-|βx|)) / β`, `beta > 0` finite.
@@ -147,7 +189,7 @@ pub(crate) fn softplus_derivative_lane<L: Lane>(x: L, beta: L) -> L {
 /// Lane kernel of [`log_sigmoid`]: `min(x, 0) - log1p(exp(-|x|)) = -softplus(-x; 1)`.
 #[inline(always)]
 pub(crate) fn log_sigmoid_lane<L: Lane>(x: L) -> L {
-    -softplus_lane(-x, L::splat(<L::Scalar as Float>::ONE))
+    -softplus1_lane(-x)
 }
 
 /// Lane kernel of [`log_sigmoid_derivative`]: `σ(-x)`.
@@ -191,11 +233,7 @@ pub(crate) fn log_sigmoid_derivative_lane<L: Lane>(x: L) -> L {
 /// ```
 pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    driver::map(
-        x,
-        out,
-        lanes!([beta] | v | softplus_lane(v, L::splat(beta))),
-    )
+    driver::map(x, out, lanes!([beta] | v | softplus_beta_lane(v, beta)))
 }
 
 /// [`softplus`] in place: `x[i] = softplus(x[i]; beta)`. Same accuracy and special values.
@@ -213,7 +251,7 @@ pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> 
 /// ```
 pub fn softplus_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    driver::map_inplace(x, lanes!([beta] | v | softplus_lane(v, L::splat(beta))));
+    driver::map_inplace(x, lanes!([beta] | v | softplus_beta_lane(v, beta)));
     Ok(())
 }
 
