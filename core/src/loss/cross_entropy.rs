@@ -240,7 +240,8 @@ fn denominator<T: Float>(
                     .map(|&t| weight_of(w, t as usize)),
             )
             .value();
-            if !(d > 0.0) {
+            // (d is a sum of weights >= 0: not positive means 0.)
+            if d.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
                 return (d, GradScale::plain(0.0));
             }
             // 2^-1000: 1/D is then at most 2^1000; a subnormal D (>= 2^-1074) needs at
@@ -1563,6 +1564,7 @@ fn drive<T: Float, U>(
 
 /// The `*_rows` pieces: the piece's checks (`prepare` with `out_len = losses.len()`), the
 /// scale's, then [`drive`] into `losses`.
+#[allow(clippy::too_many_arguments)]
 fn rows_piece<T: Float, U>(
     x: &[T],
     tgt: &[U],
