@@ -319,6 +319,22 @@ fn cross_entropy_huge_logit_with_smoothing() {
         ulp_f32(v, want) <= budget("cross_entropy", "f32").unwrap(),
         "f32 {v:e}, want {want:e}"
     );
+    // W ln S beyond f64 with a tiny ε (losses_full finding: a uniform row of 9, class
+    // weights [MAX, MIN_POSITIVE x 8], ε = 4.7e-253): the loss is (ε/9) W ln 9 = 2.06e55.
+    let mut w = [f64::MIN_POSITIVE; 9];
+    w[0] = f64::MAX;
+    let eps = 4.696323200408941e-253;
+    let opts = loss::CrossEntropyOptions {
+        weight: Some(&w),
+        ignore_index: None,
+        label_smoothing: eps,
+    };
+    let x = [f64::MIN_POSITIVE; 9];
+    let v = loss::cross_entropy(&x, &[4], 9, &opts, Reduction::Sum).unwrap();
+    let wsum = w.iter().fold(mp(0.0), |a, &v| a + mp(v));
+    let ln9 = mp(9.0).ln();
+    let want = (mp(1.0) - mp(eps)) * mp(w[4]) * &ln9 + mp(eps) / 9u32 * wsum * &ln9;
+    assert!(ulp_f64(v, &want) <= b, "W ln S: {v:e}, want {want}");
 }
 
 /// `smooth_l1`'s quadratic piece `0.5 d^2 / beta` squared first: with a tiny `beta`, `d^2`

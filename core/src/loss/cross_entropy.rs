@@ -618,8 +618,10 @@ fn ce_row_on<B: Family, T: Float>(
             if eps > 0.0 {
                 // Σ_c w_c (-log p_c) = W ln S + Σ_c w_c (M - x_c).
                 let (lh, ll) = st.log_sum();
-                if smooth.is_finite() {
-                    loss += eps / c * (w_sum * (lh + ll) + smooth);
+                // (W ln S can overflow too: a class weight near MAX with a tiny ε.)
+                let total = w_sum * (lh + ll) + smooth;
+                if total.is_finite() {
+                    loss += eps / c * total;
                 } else {
                     loss += smooth_wide(row, st.m, w, nu, eps, w_sum, lh + ll);
                 }
@@ -650,8 +652,8 @@ fn ce_row_on<B: Family, T: Float>(
 }
 
 /// `(ε/C) (W ln S + Σ_c w_c (M - x_c)) = (ε/C) Σ_c w_c (-log p_c)` of a normal row whose
-/// lane sum overflowed (a spread `M - x_c` beyond the type's range, or a product
-/// `w_c (M - x_c)` or the sum beyond `f64`'s), although `ε/C` times it may be in range
+/// sum overflowed (a spread `M - x_c` beyond the type's range, or a product `w_c (M - x_c)`,
+/// `W ln S` or the sum beyond `f64`'s), although `ε/C` times it may be in range
 /// (f64 row `[MAX, 1, 0 x 14]` with `ε = 1.4e-309` is `0.23`). The rare path, scalar: every
 /// term is non-negative and is carried as a mantissa and a binary exponent (the difference
 /// halved, so that it cannot overflow, and exact by TwoSum), the terms are summed relative
