@@ -501,12 +501,11 @@ fn check<T: Float>(s: &Spec<T>, red: Reduction, broken: u8) {
                     gn.is_finite(),
                     "{name}: grad[{k}] = {gn:e} from finite inputs {xs:?}"
                 );
-                // Known core bug (fuzz_losses_regressions.rs, ignored): a mean over a
-                // subnormal weight sum scales by 1/D beyond T's range. Checked where 1/D fits T.
-                // (The scaled gradient itself may exceed T: gm * gs beyond the range.)
+                // (The scaled gradient gm / D itself may exceed T's range; 1/D may overflow
+                // f64 for subnormal f64 weights, gm / D need not.)
                 assert!(
-                    gr.is_finite() || gs > T::MAX.to_f64() || gm * gs > big,
-                    "{name}: scaled grad[{k}] = {gr:e} from finite inputs"
+                    gr.is_finite() || d == 0.0 || gm / d > big,
+                    "{name}: scaled grad[{k}] = {gr:e} from finite inputs {xs:?} (gradient scale {gm:e}, denominator {d:e})"
                 );
             }
             // The reference's own gradient scale overflowed (e.g. focal at |x| ~ 1e304):
@@ -531,19 +530,21 @@ fn check<T: Float>(s: &Spec<T>, red: Reduction, broken: u8) {
             if trunc > 1e-2 * gm {
                 continue;
             }
-            for (g, sc, what) in [(gn, 1.0, "none_with_grad"), (gr, gs, "with_grad")] {
-                // No scaled check where the mean's 1/D is 0 (checked above) or overflows
-                // (a denominator of subnormal weights), or the scaled gradient leaves the range.
-                if sc == 0.0 || !sc.is_finite() || sc * gm > big {
+            // The scaled gradient is the unit's divided by the denominator (1 for Sum); divided,
+            // not multiplied by 1/D, which overflows f64 for a mean over subnormal f64 weights.
+            for (g, dv, what) in [(gn, 1.0, "none_with_grad"), (gr, d, "with_grad")] {
+                // No scaled check where the mean's 1/D is 0 (checked above), or the scaled
+                // gradient leaves the range.
+                if dv == 0.0 || gs == 0.0 || gm / dv > big {
                     continue;
                 }
                 // trunc over-estimates the halved step's truncation error 3x (Richardson).
-                let tol = sc * (GRAD_ULPS * e * gm + trunc + noise) + r.floor * tiny;
+                let tol = (GRAD_ULPS * e * gm + trunc + noise) / dv + r.floor * tiny;
                 assert!(
-                    (g - sc * fd).abs() <= tol,
+                    (g - fd / dv).abs() <= tol,
                     "{name} ({what}): grad[{k}] = {g:e}, central difference {:e}, |diff| {:e} > {tol:e} (inputs {xs:?}, h {h:e})",
-                    sc * fd,
-                    (g - sc * fd).abs()
+                    fd / dv,
+                    (g - fd / dv).abs()
                 );
             }
         }
@@ -701,13 +702,6 @@ fn regression<T: Float>(c: &Case) {
             denom: Box::new(mean_n(n)),
             unit: Box::new(|u, xs| {
                 let d = xs[0] - t64[u];
-                // Known core bug (fuzz_losses_regressions.rs, ignored): where d^2 overflows
-                // T, the TwoSum correction 2 d e can overflow to -inf and the square comes
-                // out -inf or NaN (exact: +inf). No value or sign promised until fixed.
-                let dt = T::from_f64(xs[0]) - T::from_f64(t64[u]);
-                if xs[0].is_finite() && t64[u].is_finite() && !(dt * dt).is_finite() {
-                    return Some(Ref::simple(f64::NAN, 0.0, false, vec![0.0]));
-                }
                 Some(Ref::simple(d * d, d * d, true, vec![2.0 * d.abs()]))
             }),
             unit_finite: Box::new(finite_x),
@@ -750,18 +744,6 @@ fn regression<T: Float>(c: &Case) {
                 } else {
                     p * (z - 0.5 * p)
                 };
-                // Known core bug (tests/tests/fuzz_losses_regressions.rs, ignored): finite
-                // inputs whose difference overflows T give inf although delta |d| can be
-                // finite. No value promised there until core is fixed; sign rules still hold.
-                let dt = T::from_f64(xs[0]) - T::from_f64(t64[u]);
-                if xs[0].is_finite() && t64[u].is_finite() && !dt.is_finite() {
-                    return Some(Ref::simple(f64::NAN, 0.0, true, vec![p]));
-                }
-                // Same square as mse (known bug, see there): where d^2 overflows in the
-                // quadratic piece (huge delta) the sign is not promised either.
-                if z < p && !(dt * dt).is_finite() {
-                    return Some(Ref::simple(f64::NAN, 0.0, false, vec![z]));
-                }
                 Some(Ref::simple(v, v, true, vec![z.min(p)]))
             }),
             unit_finite: Box::new(fin),
@@ -781,14 +763,6 @@ fn regression<T: Float>(c: &Case) {
             denom: Box::new(mean_n(n)),
             unit: Box::new(|u, xs| {
                 let z = (xs[0] - t64[u]).abs();
-                // Known core bug (fuzz_losses_regressions.rs, ignored): the quadratic piece
-                // forms d^2 before dividing by beta, so a d^2 that underflows (or overflows,
-                // with a huge beta) is flushed (or inf) although d^2 / (2 beta) is
-                // representable. No value checked there.
-                let z2 = (T::from_f64(z) * T::from_f64(z)).to_f64();
-                if z < p && (z2 < T::MIN_POSITIVE.to_f64() || !z2.is_finite()) {
-                    return Some(Ref::simple(f64::NAN, 0.0, false, vec![z / p]));
-                }
                 let (v, g) = if z < p {
                     (0.5 * z * (z / p), z / p)
                 } else {
@@ -924,18 +898,8 @@ fn bce_family<T: Float>(c: &Case) {
                     }
                     let (spn, spp) = (softplus(-xx), softplus(xx));
                     let inner = coef(pwi * tt, spn) + coef(1.0 - tt, spp);
-                    let v = wi * inner;
-                    // Known core bug (tests/tests/fuzz_losses_regressions.rs, ignored): the
-                    // unweighted sum overflows T before the weight scales it, so a small or
-                    // zero weight gives inf or NaN (0 * inf) for a finite loss.
-                    if xx.is_finite() && inner.abs() > T::MAX.to_f64() {
-                        return Some(Ref::simple(
-                            f64::NAN,
-                            0.0,
-                            wi >= 0.0 && pwi >= 0.0,
-                            vec![0.0],
-                        ));
-                    }
+                    // The weight removes the element where it is 0 (documented limit).
+                    let v = coef(wi, inner);
                     let scale = wi.abs() * ((pwi * tt).abs() * spn + (1.0 - tt) * spp);
                     let g = wi.abs() * ((1.0 - tt) * sigmoid(xx) + (pwi * tt).abs() * sigmoid(-xx));
                     let mut r = Ref::simple(v, scale, wi >= 0.0 && pwi >= 0.0, vec![g]);
@@ -1028,14 +992,7 @@ fn bce_family<T: Float>(c: &Case) {
                         err: (16.0 + grow) * f64::EPSILON * v,
                         nonneg: true,
                         // Documented gradient: <= 10 + 2 gamma |ln q| ULP of its terms.
-                        // Known core bug (fuzz_losses_regressions.rs, ignored): where
-                        // gamma * ce overflows T the kernel forms inf * 0 = NaN; no gradient
-                        // checked there (an infinite scale skips the checks).
-                        gmag: vec![if gm * ce > T::MAX.to_f64() {
-                            f64::INFINITY
-                        } else {
-                            g * (1.0 + grow / GRAD_ULPS)
-                        }],
+                        gmag: vec![g * (1.0 + grow / GRAD_ULPS)],
                     })
                 }),
                 unit_finite: Box::new(|i| x[i].is_finite() && t[i].is_finite()),
@@ -1333,11 +1290,6 @@ fn row_losses<T: Float>(c: &Case) {
                     if !xs.iter().all(|v| v.is_finite()) {
                         return Some(Ref::simple(f64::NAN, 0.0, true, vec![f64::INFINITY; cols]));
                     }
-                    // Known core bug (fuzz_losses_regressions.rs, ignored): rows with a logit
-                    // near T::MAX and label smoothing give NaN for a finite loss.
-                    if eps > 0.0 && spread(xs) > T::MAX.to_f64() / 4.0 {
-                        return Some(Ref::simple(f64::NAN, 0.0, true, vec![f64::INFINITY; cols]));
-                    }
                     let (m, lsum) = lse(xs);
                     let nll = |j: usize| (m - xs[j]) + lsum;
                     let wt = w_of(k);
@@ -1362,6 +1314,18 @@ fn row_losses<T: Float>(c: &Case) {
                     // no gradient checked there (an infinite scale skips the checks).
                     let minp = T::MIN_POSITIVE.to_f64();
                     if (0..cols).any(|j| w_of(j) != 0.0 && w_of(j) < minp) {
+                        r.gmag = vec![f64::INFINITY; cols];
+                    }
+                    // Known core bug (fuzz_losses_regressions.rs, ignored:
+                    // cross_entropy_mean_gradient_factor_overflow): the kernel forms the
+                    // factor A s / S (s = 1/D) before multiplying by e^{x_k - M}; where it
+                    // exceeds T's range (times the write pass's 2^-64), entries p_k A s that
+                    // are finite come out inf or NaN (0 * inf). Found as the untriaged f64
+                    // crash (smoothing 0.906, class weights 3.4e38 and 1e-300). No gradient
+                    // checked there until fixed.
+                    let dm = wdenom(red);
+                    let lim = (T::MAX.to_f64() * libm::ldexp(1.0, 60)).min(f64::MAX / 2.0);
+                    if dm > 0.0 && a / dm > lim {
                         r.gmag = vec![f64::INFINITY; cols];
                     }
                     Some(r)
@@ -1418,13 +1382,6 @@ fn row_losses<T: Float>(c: &Case) {
                     if !tr.iter().all(|v| v.is_finite()) {
                         return None;
                     }
-                    // Known core bug (fuzz_losses_regressions.rs, ignored): with smoothing
-                    // and no weights, the padding lanes of a row tail add eps/C each to
-                    // A = sum c_k, so loss and gradient are wrong. No value checked there
-                    // until core is fixed (remove this guard with the fix).
-                    if eps > 0.0 && wr.is_none() {
-                        return None;
-                    }
                     let nonneg = tr.iter().all(|&v| v >= 0.0);
                     if !xs.iter().all(|v| v.is_finite()) {
                         return Some(Ref::simple(
@@ -1434,10 +1391,11 @@ fn row_losses<T: Float>(c: &Case) {
                             vec![f64::INFINITY; cols],
                         ));
                     }
-                    // Known core bug (fuzz_losses_regressions.rs, ignored): a row whose
-                    // spread M - x_c exceeds T's range gives NaN (same as cross_entropy).
-                    // Reported (not triaged): a smoothed weighted target c_k beyond T's range
-                    // times a zero -log p gives NaN (inf * 0) for a finite loss.
+                    // Reported (not fixed in core): a row whose spread M - x_c exceeds T's
+                    // range gives NaN or inf (cross_entropy's wide-range fallback for its
+                    // smoothing sum is not used by the probability-target form), and a
+                    // smoothed weighted target c_k beyond T's range times a zero -log p
+                    // gives NaN (inf * 0) for a finite loss. No value checked there.
                     let cmax = (0..cols)
                         .map(|j| (w_of(j) * ((1.0 - eps) * tr[j] + eps / cf)).abs())
                         .fold(0.0, f64::max);
@@ -1567,16 +1525,6 @@ fn row_losses<T: Float>(c: &Case) {
                     } else {
                         libm::log(q)
                     };
-                    // Known core bug (fuzz_losses_regressions.rs, ignored): the kernel forms
-                    // ln q as ln(-expm1(log p_t)); when q rounds to 1 (p_t < 2^-53) that is 0
-                    // and q^gamma = 1, where e^(gamma ln q) = e^(-gamma p_t) is not 1 for a
-                    // huge gamma. No value or gradient checked there until fixed.
-                    // The same ln(q) near q = 1 has an absolute error of one ulp of 1, which
-                    // gamma multiplies: ~gamma ULP in the factor (seen: 58 ULP at gamma 400,
-                    // beyond the documented 8 + 3 (...) = 15). Skipped for gamma > 4, p_t < 1/4.
-                    if (q == 1.0 && gm * pt0 > 1e-15) || (pt0 < 0.25 && gm > 4.0) {
-                        return Some(Ref::simple(f64::NAN, 0.0, true, vec![f64::INFINITY; cols]));
-                    }
                     let qg = if gm == 0.0 { 1.0 } else { libm::exp(gm * lq) };
                     let v = at * qg * nlp;
                     let pt = libm::exp(-nlp);

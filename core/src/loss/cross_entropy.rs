@@ -98,6 +98,40 @@ impl<T: Float> Default for FocalOptions<'_, T> {
     }
 }
 
+/// How a reduced row loss scales its gradient: every gradient entry is `scale` times the
+/// row's gradient computed with every class weight multiplied by `weight_scale`.
+///
+/// `weight_scale` is 1, except for a weighted mean whose denominator `D = Σ w_{t_i}` is
+/// so small (f64 subnormal weights) that `1/D` overflows: there the weights and `D` are
+/// scaled up together by the power of two `weight_scale` (the mean and its gradient are
+/// invariant under that scaling), so that `scale = 1/(D weight_scale)` is finite and a
+/// gradient entry `w_t / D` (about 1) is not formed as `w_t * inf`. The row losses of such a
+/// mean are then `weight_scale` times the unscaled ones, and the denominator returned by
+/// the `*_prepare` functions is `D weight_scale` to match.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradScale {
+    /// Multiplies every gradient entry.
+    pub scale: f64,
+    /// Multiplies every class weight (a power of two, 1 unless `1/D` overflows).
+    pub weight_scale: f64,
+}
+
+impl GradScale {
+    /// No weight scaling.
+    const fn plain(scale: f64) -> GradScale {
+        GradScale {
+            scale,
+            weight_scale: 1.0,
+        }
+    }
+    fn check(self) -> Result<Self, Error> {
+        crate::error::check_finite("grad_scale", self.scale)?;
+        crate::error::check_positive("grad_scale.weight_scale", self.weight_scale)?;
+        Ok(self)
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Validation (everything is checked before anything is written).
 
@@ -189,24 +223,44 @@ fn weight_sum<T: Float>(w: Option<&[T]>, cols: usize) -> f64 {
 }
 
 /// The mean's denominator `Σ_i w_{t_i}` over counted targets, and the gradient scale.
+/// Where `1/D` overflows (`D` below `2^-1000`: subnormal f64 weights) the weights are
+/// scaled up by a power of two `ν` (see [`GradScale`]) and `(D ν, 1/(D ν))` is returned.
 fn denominator<T: Float>(
     targets: &[i64],
     ignore: Option<i64>,
     w: Option<&[T]>,
     reduction: Option<Reduction>,
-) -> (f64, f64) {
+) -> (f64, GradScale) {
     match reduction {
         Some(Reduction::Mean) => {
-            let d = sum_f64(
+            let mut d = sum_f64(
                 targets
                     .iter()
                     .filter(|&&t| Some(t) != ignore)
                     .map(|&t| weight_of(w, t as usize)),
             )
             .value();
-            (d, if d > 0.0 { 1.0 / d } else { 0.0 })
+            // (d is a sum of weights >= 0: not positive means 0.)
+            if d.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
+                return (d, GradScale::plain(0.0));
+            }
+            // 2^-1000: 1/D is then at most 2^1000; a subnormal D (>= 2^-1074) needs at
+            // most four steps of 2^24. Scaling by a power of two is exact.
+            const LOW: f64 = 9.332636185032189e-302;
+            let mut nu = 1.0;
+            while d < LOW {
+                d *= 16777216.0;
+                nu *= 16777216.0;
+            }
+            (
+                d,
+                GradScale {
+                    scale: 1.0 / d,
+                    weight_scale: nu,
+                },
+            )
         }
-        _ => (1.0, 1.0),
+        _ => (1.0, GradScale::plain(1.0)),
     }
 }
 
@@ -268,7 +322,7 @@ fn ce_row<T: Float>(
     w: Option<&[T]>,
     eps: f64,
     w_sum: f64,
-    gscale: f64,
+    gs: GradScale,
     g: Option<&mut [T]>,
 ) -> f64 {
     struct Job<'a, T>(
@@ -278,18 +332,18 @@ fn ce_row<T: Float>(
         Option<&'a [T]>,
         f64,
         f64,
-        f64,
+        GradScale,
         Option<&'a mut [T]>,
     );
     impl<T: Float> LaneFn for Job<'_, T> {
         type Output = f64;
         #[inline(always)]
         fn call<B: Family>(self) -> f64 {
-            let Job(row, t, ignore, w, eps, w_sum, gscale, g) = self;
-            ce_row_on::<B, T>(row, t, ignore, w, eps, w_sum, gscale, g)
+            let Job(row, t, ignore, w, eps, w_sum, gs, g) = self;
+            ce_row_on::<B, T>(row, t, ignore, w, eps, w_sum, gs, g)
         }
     }
-    backend::run(Job(row, t, ignore, w, eps, w_sum, gscale, g))
+    backend::run(Job(row, t, ignore, w, eps, w_sum, gs, g))
 }
 
 /// [`ce_probs_row_on`] on the selected backend.
@@ -423,12 +477,16 @@ fn logp_normal<T: Float>(st: &Stats, xt: T) -> (f64, f64) {
 
 /// Writes `grad_k = e_k * coef - bw * w_k` over a normal row (`e_k = e^{x_k - M}`, so
 /// `e_k * coef` is `p_k * A * scale` with `coef = A scale / S` applied as a hi/lo pair), and
-/// returns `Σ_k c_k (M - x_k)` with `c_k = w_k` (`cw = true`) when `smooth` is set.
+/// returns `Σ_k c_k (M - x_k)` with `c_k = w_k` (`cw = true`) when `smooth` is set. The
+/// weights are multiplied by `nu` (a power of two, see [`GradScale`]) first. The sum is not
+/// finite where a difference `M - x_k` or a product overflowed (see [`smooth_wide`]).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn normal_pass<B: Family, T: Float>(
     row: &[T],
     st: &Stats,
     w: Option<&[T]>,
+    nu: f64,
     coef: (f64, f64),
     bw: f64,
     smooth: bool,
@@ -439,6 +497,7 @@ fn normal_pass<B: Family, T: Float>(
     let one = Ln::<B, T>::splat(T::ONE);
     let (ch, cl, kk) = write_factor::<B, T>(coef);
     let bwl = Ln::<B, T>::splat(T::from_f64(bw));
+    let nul = Ln::<B, T>::splat(T::from_f64(nu));
     let has_grad = g.is_some();
     if !smooth && bw == 0.0 {
         // The plain softmax write pass, scaled.
@@ -452,7 +511,7 @@ fn normal_pass<B: Family, T: Float>(
     }
     let mut acc = Acc::<B>::new();
     walk!(<B, T> (row, T::from_f64(st.m), w, None, g) |x, wv, _| {
-        let wv = if w.is_some() { wv } else { one };
+        let wv = if w.is_some() { wv * nul } else { one };
         if smooth {
             // w_k (M - x_k), the difference carried exactly; a zero weight contributes 0
             // even at a -inf logit.
@@ -501,7 +560,7 @@ fn ce_row_on<B: Family, T: Float>(
     w: Option<&[T]>,
     eps: f64,
     w_sum: f64,
-    gscale: f64,
+    gs: GradScale,
     mut g: Option<&mut [T]>,
 ) -> f64 {
     if Some(t) == ignore {
@@ -510,7 +569,10 @@ fn ce_row_on<B: Family, T: Float>(
     }
     let c = row.len() as f64;
     let k = t as usize;
-    let wt = weight_of(w, k);
+    // Every weight times ν (1 unless a mean's 1/D overflows, see `GradScale`).
+    let (gscale, nu) = (gs.scale, gs.weight_scale);
+    let wt = weight_of(w, k) * nu;
+    let w_sum = w_sum * nu;
     // Without smoothing the gradient row is `p_k A s` (the target entry is set after):
     // for f32 rows the fast pass stores its terms in the gradient row and the write pass
     // only scales them.
@@ -541,7 +603,7 @@ fn ce_row_on<B: Family, T: Float>(
                 if done {
                     0.0
                 } else {
-                    normal_pass::<B, T>(row, &st, w, coef, bw, eps > 0.0, g.as_deref_mut())
+                    normal_pass::<B, T>(row, &st, w, nu, coef, bw, eps > 0.0, g.as_deref_mut())
                 }
             } else {
                 0.0
@@ -556,7 +618,13 @@ fn ce_row_on<B: Family, T: Float>(
             if eps > 0.0 {
                 // Σ_c w_c (-log p_c) = W ln S + Σ_c w_c (M - x_c).
                 let (lh, ll) = st.log_sum();
-                loss += eps / c * (w_sum * (lh + ll) + smooth);
+                // (W ln S can overflow too: a class weight near MAX with a tiny ε.)
+                let total = w_sum * (lh + ll) + smooth;
+                if total.is_finite() {
+                    loss += eps / c * total;
+                } else {
+                    loss += smooth_wide(row, st.m, w, nu, eps, w_sum, lh + ll);
+                }
             }
             loss
         }
@@ -570,7 +638,7 @@ fn ce_row_on<B: Family, T: Float>(
             let mut sm = 0.0;
             for (j, &v) in row.iter().enumerate() {
                 let (p, lp) = special_p_logp(&st, v);
-                let wj = weight_of(w, j);
+                let wj = weight_of(w, j) * nu;
                 sm += wnl(wj, lp);
                 let gj = p * a - if j == k { (1.0 - eps) * wt } else { 0.0 } - eps / c * wj;
                 set(&mut g, j, gscale * gj);
@@ -583,6 +651,64 @@ fn ce_row_on<B: Family, T: Float>(
     }
 }
 
+/// `(ε/C) (W ln S + Σ_c w_c (M - x_c)) = (ε/C) Σ_c w_c (-log p_c)` of a normal row whose
+/// sum overflowed (a spread `M - x_c` beyond the type's range, or a product `w_c (M - x_c)`,
+/// `W ln S` or the sum beyond `f64`'s), although `ε/C` times it may be in range
+/// (f64 row `[MAX, 1, 0 x 14]` with `ε = 1.4e-309` is `0.23`). The rare path, scalar: every
+/// term is non-negative and is carried as a mantissa and a binary exponent (the difference
+/// halved, so that it cannot overflow, and exact by TwoSum), the terms are summed relative
+/// to the largest (compensated), and `ε` and the exponent are applied once at the end.
+/// `+inf` only where the result exceeds `f64`'s range. Weights are multiplied by `nu`, and
+/// `w_sum` is `W ν` already.
+fn smooth_wide<T: Float>(
+    row: &[T],
+    m: f64,
+    w: Option<&[T]>,
+    nu: f64,
+    eps: f64,
+    w_sum: f64,
+    ln_s: f64,
+) -> f64 {
+    // The terms of class j: w_j (M/2 - x_j/2) as two products (the TwoSum parts), each
+    // (mantissa product, exponent); plus W ln S / 2 (j = row.len()).
+    let terms = |j: usize| -> [(f64, i32); 2] {
+        let mul = |a: f64, b: f64| {
+            let ((ma, ea), (mb, eb)) = (libm::frexp(a), libm::frexp(b));
+            (ma * mb, ea + eb)
+        };
+        match row.get(j) {
+            Some(&v) => {
+                let wj = weight_of(w, j) * nu;
+                let (h, l) = two_sum(0.5 * m, -0.5 * v.to_f64());
+                [mul(wj, h), mul(wj, l)]
+            }
+            None => [mul(w_sum, 0.5 * ln_s), (0.0, 0)],
+        }
+    };
+    let mut top = i32::MIN;
+    for j in 0..=row.len() {
+        for (mt, e) in terms(j) {
+            if mt != 0.0 {
+                top = top.max(e);
+            }
+        }
+    }
+    if top == i32::MIN {
+        return 0.0;
+    }
+    let mut acc = (0.0, 0.0);
+    for j in 0..=row.len() {
+        for (mt, e) in terms(j) {
+            // Terms more than 2^1100 below the largest are below its rounding.
+            acc = crate::softmax::dd_add_f64(acc, libm::ldexp(mt, (e - top).max(-1100)));
+        }
+    }
+    // (ε/C) 2 Σ: ε's mantissa times the normalised sum, then one scaling by 2^k.
+    let (me, ee) = libm::frexp(eps);
+    let c = row.len() as f64;
+    libm::ldexp(me * ((acc.0 + acc.1) / c), ee + top + 1)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn ce_engine<T: Float>(
     logits: &[T],
@@ -590,37 +716,42 @@ fn ce_engine<T: Float>(
     cols: usize,
     opts: &CrossEntropyOptions<'_, T>,
     reduction: Option<Reduction>,
-    mut out: Option<&mut [T]>,
+    out: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<T, Error> {
-    check_index_loss(
+    let (d, gs) = cross_entropy_prepare(
         logits.len(),
-        cols,
         targets,
-        opts.ignore_index,
-        ("weight", opts.weight),
+        cols,
+        opts,
+        reduction,
         out.as_deref().map(<[T]>::len),
         grad.as_deref().map(<[T]>::len),
     )?;
-    let eps = check_smoothing(opts.label_smoothing)?;
+    let sink = Sink { out, losses: None };
+    Ok(drive(
+        logits,
+        targets,
+        cols,
+        1,
+        d,
+        reduction,
+        sink,
+        grad,
+        ce_rows_fn(cols, opts, gs),
+    ))
+}
+
+/// The row function of [`cross_entropy`] (options already checked).
+fn ce_rows_fn<'a, T: Float>(
+    cols: usize,
+    opts: &'a CrossEntropyOptions<'a, T>,
+    gs: GradScale,
+) -> impl FnMut(&[T], &[i64], Option<&mut [T]>) -> f64 + 'a {
+    let eps = opts.label_smoothing.to_f64();
     let w = opts.weight;
     let w_sum = if eps > 0.0 { weight_sum(w, cols) } else { 0.0 };
-    let (d, gscale) = denominator(targets, opts.ignore_index, w, reduction);
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logits
-        .chunks_exact(cols)
-        .zip(targets)
-        .enumerate()
-        .map(|(i, (row, &t))| {
-            let g = gi.as_mut().and_then(|it| it.next());
-            let l = ce_row(row, t, opts.ignore_index, w, eps, w_sum, gscale, g);
-            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-                *o = T::from_f64(l);
-            }
-            l
-        });
-    let total = sum_losses(losses);
-    Ok(finish(total, d, reduction))
+    move |row, t, g| ce_row(row, t[0], opts.ignore_index, w, eps, w_sum, gs, g)
 }
 
 /// Cross-entropy from logits with class-index targets, reduced:
@@ -878,39 +1009,31 @@ fn ce_probs_engine<T: Float>(
     cols: usize,
     opts: &CrossEntropyOptions<'_, T>,
     reduction: Option<Reduction>,
-    mut out: Option<&mut [T]>,
+    out: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<T, Error> {
-    let rows = check_cols(logits.len(), cols)?;
-    check_len("target", logits.len(), target.len())?;
-    check_weights("weight", opts.weight, cols)?;
-    if let Some(o) = out.as_deref() {
-        check_len("out", rows, o.len())?;
-    }
-    if let Some(g) = grad.as_deref() {
-        check_len("grad", logits.len(), g.len())?;
-    }
-    let eps = check_smoothing(opts.label_smoothing)?;
-    // PyTorch: the mean over probability targets divides by the number of rows.
-    let (d, gscale) = match reduction {
-        Some(Reduction::Mean) => (rows as f64, if rows > 0 { 1.0 / rows as f64 } else { 0.0 }),
-        _ => (1.0, 1.0),
-    };
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logits
-        .chunks_exact(cols)
-        .zip(target.chunks_exact(cols))
-        .enumerate()
-        .map(|(i, (row, tr))| {
-            let g = gi.as_mut().and_then(|it| it.next());
-            let l = ce_probs_row(row, tr, opts.weight, eps, gscale, g);
-            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-                *o = T::from_f64(l);
-            }
-            l
-        });
-    let total = sum_losses(losses);
-    Ok(finish(total, d, reduction))
+    let (d, gs) = cross_entropy_probs_prepare(
+        logits.len(),
+        target.len(),
+        cols,
+        opts,
+        reduction,
+        out.as_deref().map(<[T]>::len),
+        grad.as_deref().map(<[T]>::len),
+    )?;
+    let sink = Sink { out, losses: None };
+    let eps = opts.label_smoothing.to_f64();
+    Ok(drive(
+        logits,
+        target,
+        cols,
+        cols,
+        d,
+        reduction,
+        sink,
+        grad,
+        |row, tr, g| ce_probs_row(row, tr, opts.weight, eps, gs.scale, g),
+    ))
 }
 
 /// Cross-entropy from logits with class-probability targets (PyTorch's soft-label form):
@@ -1026,6 +1149,26 @@ pub fn cross_entropy_probs_none_with_grad<T: Float>(
 // ------------------------------------------------------------------------------------------
 // nll_loss.
 
+/// Loss of one `nll_loss` row, gradient (`-scale ν w_t` at the target) written to `g`.
+#[inline]
+fn nll_row<T: Float>(
+    row: &[T],
+    t: i64,
+    opts: &NllOptions<'_, T>,
+    gs: GradScale,
+    mut g: Option<&mut [T]>,
+) -> f64 {
+    fill(&mut g, T::ZERO);
+    if Some(t) == opts.ignore_index {
+        return 0.0;
+    }
+    let k = t as usize;
+    let wt = weight_of(opts.weight, k) * gs.weight_scale;
+    let lp = row.get(k).map_or(0.0, |v| v.to_f64());
+    set(&mut g, k, -wt * gs.scale);
+    if lp.is_nan() { lp } else { wnl(wt, lp) }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn nll_engine<T: Float>(
     logp: &[T],
@@ -1033,44 +1176,30 @@ fn nll_engine<T: Float>(
     cols: usize,
     opts: &NllOptions<'_, T>,
     reduction: Option<Reduction>,
-    mut out: Option<&mut [T]>,
+    out: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<T, Error> {
-    check_index_loss(
+    let (d, gs) = nll_loss_prepare(
         logp.len(),
-        cols,
         targets,
-        opts.ignore_index,
-        ("weight", opts.weight),
+        cols,
+        opts,
+        reduction,
         out.as_deref().map(<[T]>::len),
         grad.as_deref().map(<[T]>::len),
     )?;
-    let w = opts.weight;
-    let (d, gscale) = denominator(targets, opts.ignore_index, w, reduction);
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logp
-        .chunks_exact(cols)
-        .zip(targets)
-        .enumerate()
-        .map(|(i, (row, &t))| {
-            let mut g = gi.as_mut().and_then(|it| it.next());
-            fill(&mut g, T::ZERO);
-            let l = if Some(t) == opts.ignore_index {
-                0.0
-            } else {
-                let k = t as usize;
-                let wt = weight_of(w, k);
-                let lp = row.get(k).map_or(0.0, |v| v.to_f64());
-                set(&mut g, k, -wt * gscale);
-                if lp.is_nan() { lp } else { wnl(wt, lp) }
-            };
-            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-                *o = T::from_f64(l);
-            }
-            l
-        });
-    let total = sum_losses(losses);
-    Ok(finish(total, d, reduction))
+    let sink = Sink { out, losses: None };
+    Ok(drive(
+        logp,
+        targets,
+        cols,
+        1,
+        d,
+        reduction,
+        sink,
+        grad,
+        |row, t, g| nll_row(row, t[0], opts, gs, g),
+    ))
 }
 
 /// Negative log-likelihood on log-probabilities (PyTorch's `nll_loss`):
@@ -1225,48 +1354,31 @@ fn focal_engine<T: Float>(
     cols: usize,
     opts: &FocalOptions<'_, T>,
     reduction: Option<Reduction>,
-    mut out: Option<&mut [T]>,
+    out: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<T, Error> {
-    check_index_loss(
+    let (d, gs) = softmax_focal_loss_prepare(
         logits.len(),
-        cols,
         targets,
-        opts.ignore_index,
-        ("alpha", opts.alpha),
+        cols,
+        opts,
+        reduction,
         out.as_deref().map(<[T]>::len),
         grad.as_deref().map(<[T]>::len),
     )?;
+    let sink = Sink { out, losses: None };
     let gamma = opts.gamma.to_f64();
-    if !(gamma.is_finite() && gamma >= 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "gamma",
-            value: gamma,
-            requirement: "finite and >= 0",
-        });
-    }
-    let ignore = opts.ignore_index;
-    // Mean over the non-ignored rows (torchvision's focal loss averages elements).
-    let counted = targets.iter().filter(|&&t| Some(t) != ignore).count() as f64;
-    let (d, gscale) = match reduction {
-        Some(Reduction::Mean) => (counted, if counted > 0.0 { 1.0 / counted } else { 0.0 }),
-        _ => (1.0, 1.0),
-    };
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let losses = logits
-        .chunks_exact(cols)
-        .zip(targets)
-        .enumerate()
-        .map(|(i, (row, &t))| {
-            let g = gi.as_mut().and_then(|it| it.next());
-            let l = focal_row(row, t, opts, gamma, gscale, g);
-            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-                *o = T::from_f64(l);
-            }
-            l
-        });
-    let total = sum_losses(losses);
-    Ok(finish(total, d, reduction))
+    Ok(drive(
+        logits,
+        targets,
+        cols,
+        1,
+        d,
+        reduction,
+        sink,
+        grad,
+        |row, t, g| focal_row(row, t[0], opts, gamma, gs.scale, g),
+    ))
 }
 
 /// Multi-class (softmax) focal loss from logits:
@@ -1393,21 +1505,93 @@ pub fn softmax_focal_loss_none_with_grad<T: Float>(
 }
 
 // ------------------------------------------------------------------------------------------
-// Pieces for callers that split the rows across threads (`nonlin-parallel`).
+// Row driver, and the pieces for callers that split the rows across threads
+// (`nonlin-parallel`).
 //
 // A reduced row loss is `finish(sum_losses(ℓ_0, ℓ_1, ...), D)`: the rows' `f64` losses are
 // summed in blocks of `BLOCK` rows combined in order (non-finite losses kept aside), then
 // divided by the mean's denominator `D`. The functions below expose those steps, so that a
 // caller computing the rows on several threads gets the one-call bits: `*_prepare` checks
-// the whole input exactly as the one-call function (same errors, same order) and returns
-// `(D, grad_scale)`; `*_rows` computes the `f64` losses (and gradient rows) of a piece of
-// whole rows; `row_losses_partial` sums a piece of losses starting at a multiple of
-// `BLOCK` rows; `finish_row_losses` turns the in-order combination into the reduced value.
+// the whole input exactly as the one-call function (it *is* the one-call function's check)
+// and returns `(D, grad_scale)`; `*_rows` computes the `f64` losses (and gradient rows) of
+// a piece of whole rows; `row_losses_partial` sums a piece of losses starting at a multiple
+// of `BLOCK` rows; `finish_row_losses` turns the in-order combination into the reduced
+// value.
+
+/// Where [`drive`] writes each row's loss: rounded to `T` (`_none` forms) and/or as `f64`
+/// (the `*_rows` pieces).
+struct Sink<'a, T> {
+    out: Option<&'a mut [T]>,
+    losses: Option<&'a mut [f64]>,
+}
+
+/// Runs `row(logits row, its targets, its gradient row)` over the rows (`per` targets per
+/// row: 1 class index, or `cols` probabilities), writes the losses to `sink`, and returns
+/// the reduced value (`T::ZERO` without a reduction). Arguments are checked by the caller.
+#[allow(clippy::too_many_arguments)]
+fn drive<T: Float, U>(
+    x: &[T],
+    tgt: &[U],
+    cols: usize,
+    per: usize,
+    d: f64,
+    reduction: Option<Reduction>,
+    sink: Sink<'_, T>,
+    grad: Option<&mut [T]>,
+    mut row: impl FnMut(&[T], &[U], Option<&mut [T]>) -> f64,
+) -> T {
+    let Sink { mut out, losses } = sink;
+    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
+    let mut li = losses.map(<[f64]>::iter_mut);
+    let it = x
+        .chunks_exact(cols)
+        .zip(tgt.chunks_exact(per))
+        .enumerate()
+        .map(|(i, (r, t))| {
+            let l = row(r, t, gi.as_mut().and_then(|it| it.next()));
+            if let Some(o) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                *o = T::from_f64(l);
+            }
+            if let Some(s) = li.as_mut().and_then(|it| it.next()) {
+                *s = l;
+            }
+            l
+        });
+    if reduction.is_none() {
+        it.for_each(drop);
+        return T::ZERO;
+    }
+    finish(sum_losses(it), d, reduction)
+}
+
+/// The `*_rows` pieces: the piece's checks (`prepare` with `out_len = losses.len()`), the
+/// scale's, then [`drive`] into `losses`.
+#[allow(clippy::too_many_arguments)]
+fn rows_piece<T: Float, U>(
+    x: &[T],
+    tgt: &[U],
+    cols: usize,
+    per: usize,
+    prepare: Result<(f64, GradScale), Error>,
+    grad_scale: GradScale,
+    losses: &mut [f64],
+    grad: Option<&mut [T]>,
+    row: impl FnMut(&[T], &[U], Option<&mut [T]>) -> f64,
+) -> Result<(), Error> {
+    prepare?;
+    grad_scale.check()?;
+    let sink = Sink {
+        out: None,
+        losses: Some(losses),
+    };
+    drive(x, tgt, cols, per, 1.0, None, sink, grad, row);
+    Ok(())
+}
 
 /// Checks the arguments of [`cross_entropy`] (`reduction: Some(..)`) or
 /// [`cross_entropy_none`] (`None`, with `out_len`) and their `_with_grad` forms
 /// (`grad_len`) as those functions do, and returns the mean's denominator and the
-/// gradient scale they use.
+/// gradient scale they use (see [`GradScale`]).
 ///
 /// # Errors
 /// As [`cross_entropy`] and its variants.
@@ -1420,7 +1604,7 @@ pub fn cross_entropy_prepare<T: Float>(
     reduction: Option<Reduction>,
     out_len: Option<usize>,
     grad_len: Option<usize>,
-) -> Result<(f64, f64), Error> {
+) -> Result<(f64, GradScale), Error> {
     check_index_loss(
         logits_len,
         cols,
@@ -1440,7 +1624,8 @@ pub fn cross_entropy_prepare<T: Float>(
 }
 
 /// The `f64` losses of a piece of whole rows of [`cross_entropy`] written to `losses` (one
-/// per row), and the gradient rows times `grad_scale` to `grad` when given.
+/// per row), and the gradient rows scaled by `grad_scale` (from [`cross_entropy_prepare`]
+/// on the whole input) to `grad` when given.
 ///
 /// # Errors
 /// As [`cross_entropy`] for the piece (target positions are relative to the piece);
@@ -1452,29 +1637,16 @@ pub fn cross_entropy_rows<T: Float>(
     targets: &[i64],
     cols: usize,
     opts: &CrossEntropyOptions<'_, T>,
-    grad_scale: f64,
+    grad_scale: GradScale,
     losses: &mut [f64],
     grad: Option<&mut [T]>,
 ) -> Result<(), Error> {
-    check_index_loss(
-        logits.len(),
-        cols,
-        targets,
-        opts.ignore_index,
-        ("weight", opts.weight),
-        Some(losses.len()),
-        grad.as_deref().map(<[T]>::len),
-    )?;
-    let eps = check_smoothing(opts.label_smoothing)?;
-    crate::error::check_finite("grad_scale", grad_scale)?;
-    let w = opts.weight;
-    let w_sum = if eps > 0.0 { weight_sum(w, cols) } else { 0.0 };
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    for ((row, &t), l) in logits.chunks_exact(cols).zip(targets).zip(losses) {
-        let g = gi.as_mut().and_then(|it| it.next());
-        *l = ce_row(row, t, opts.ignore_index, w, eps, w_sum, grad_scale, g);
-    }
-    Ok(())
+    let lens = (Some(losses.len()), grad.as_deref().map(<[T]>::len));
+    let prep = cross_entropy_prepare(logits.len(), targets, cols, opts, None, lens.0, lens.1);
+    let row = ce_rows_fn(cols, opts, grad_scale);
+    rows_piece(
+        logits, targets, cols, 1, prep, grad_scale, losses, grad, row,
+    )
 }
 
 /// Checks the arguments of [`cross_entropy_probs`] and its variants (see
@@ -1491,7 +1663,7 @@ pub fn cross_entropy_probs_prepare<T: Float>(
     reduction: Option<Reduction>,
     out_len: Option<usize>,
     grad_len: Option<usize>,
-) -> Result<(f64, f64), Error> {
+) -> Result<(f64, GradScale), Error> {
     let rows = check_cols(logits_len, cols)?;
     check_len("target", logits_len, target_len)?;
     check_weights("weight", opts.weight, cols)?;
@@ -1502,10 +1674,16 @@ pub fn cross_entropy_probs_prepare<T: Float>(
         check_len("grad", logits_len, n)?;
     }
     check_smoothing(opts.label_smoothing)?;
-    Ok(match reduction {
-        Some(Reduction::Mean) => (rows as f64, if rows > 0 { 1.0 / rows as f64 } else { 0.0 }),
-        _ => (1.0, 1.0),
-    })
+    // PyTorch: the mean over probability targets divides by the number of rows.
+    Ok(count_mean(rows as f64, reduction))
+}
+
+/// `(D, 1/D)` of a mean over `n` counted rows (0 scale for none), `(1, 1)` otherwise.
+fn count_mean(n: f64, reduction: Option<Reduction>) -> (f64, GradScale) {
+    match reduction {
+        Some(Reduction::Mean) => (n, GradScale::plain(if n > 0.0 { 1.0 / n } else { 0.0 })),
+        _ => (1.0, GradScale::plain(1.0)),
+    }
 }
 
 /// The `f64` losses of a piece of whole rows of [`cross_entropy_probs`] (see
@@ -1520,28 +1698,25 @@ pub fn cross_entropy_probs_rows<T: Float>(
     target: &[T],
     cols: usize,
     opts: &CrossEntropyOptions<'_, T>,
-    grad_scale: f64,
+    grad_scale: GradScale,
     losses: &mut [f64],
     grad: Option<&mut [T]>,
 ) -> Result<(), Error> {
-    cross_entropy_probs_prepare(
-        logits.len(),
-        target.len(),
+    let lens = (Some(losses.len()), grad.as_deref().map(<[T]>::len));
+    let prep =
+        cross_entropy_probs_prepare(logits.len(), target.len(), cols, opts, None, lens.0, lens.1);
+    let eps = opts.label_smoothing.to_f64();
+    rows_piece(
+        logits,
+        target,
         cols,
-        opts,
-        None,
-        Some(losses.len()),
-        grad.as_deref().map(<[T]>::len),
-    )?;
-    let eps = check_smoothing(opts.label_smoothing)?;
-    crate::error::check_finite("grad_scale", grad_scale)?;
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    let rows = logits.chunks_exact(cols).zip(target.chunks_exact(cols));
-    for ((row, tr), l) in rows.zip(losses) {
-        let g = gi.as_mut().and_then(|it| it.next());
-        *l = ce_probs_row(row, tr, opts.weight, eps, grad_scale, g);
-    }
-    Ok(())
+        cols,
+        prep,
+        grad_scale,
+        losses,
+        grad,
+        |row, tr, g| ce_probs_row(row, tr, opts.weight, eps, grad_scale.scale, g),
+    )
 }
 
 /// Checks the arguments of [`nll_loss`] and its variants (see [`cross_entropy_prepare`])
@@ -1558,7 +1733,7 @@ pub fn nll_loss_prepare<T: Float>(
     reduction: Option<Reduction>,
     out_len: Option<usize>,
     grad_len: Option<usize>,
-) -> Result<(f64, f64), Error> {
+) -> Result<(f64, GradScale), Error> {
     check_index_loss(
         logp_len,
         cols,
@@ -1587,37 +1762,23 @@ pub fn nll_loss_rows<T: Float>(
     targets: &[i64],
     cols: usize,
     opts: &NllOptions<'_, T>,
-    grad_scale: f64,
+    grad_scale: GradScale,
     losses: &mut [f64],
     grad: Option<&mut [T]>,
 ) -> Result<(), Error> {
-    nll_loss_prepare(
-        logp.len(),
+    let lens = (Some(losses.len()), grad.as_deref().map(<[T]>::len));
+    let prep = nll_loss_prepare(logp.len(), targets, cols, opts, None, lens.0, lens.1);
+    rows_piece(
+        logp,
         targets,
         cols,
-        opts,
-        None,
-        Some(losses.len()),
-        grad.as_deref().map(<[T]>::len),
-    )?;
-    crate::error::check_finite("grad_scale", grad_scale)?;
-    let w = opts.weight;
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    for ((row, &t), l) in logp.chunks_exact(cols).zip(targets).zip(losses) {
-        // The row of `nll_engine`.
-        let mut g = gi.as_mut().and_then(|it| it.next());
-        fill(&mut g, T::ZERO);
-        *l = if Some(t) == opts.ignore_index {
-            0.0
-        } else {
-            let k = t as usize;
-            let wt = weight_of(w, k);
-            let lp = row.get(k).map_or(0.0, |v| v.to_f64());
-            set(&mut g, k, -wt * grad_scale);
-            if lp.is_nan() { lp } else { wnl(wt, lp) }
-        };
-    }
-    Ok(())
+        1,
+        prep,
+        grad_scale,
+        losses,
+        grad,
+        |row, t, g| nll_row(row, t[0], opts, grad_scale, g),
+    )
 }
 
 /// Checks the arguments of [`softmax_focal_loss`] and its variants (see
@@ -1634,7 +1795,7 @@ pub fn softmax_focal_loss_prepare<T: Float>(
     reduction: Option<Reduction>,
     out_len: Option<usize>,
     grad_len: Option<usize>,
-) -> Result<(f64, f64), Error> {
+) -> Result<(f64, GradScale), Error> {
     check_index_loss(
         logits_len,
         cols,
@@ -1652,12 +1813,10 @@ pub fn softmax_focal_loss_prepare<T: Float>(
             requirement: "finite and >= 0",
         });
     }
+    // Mean over the non-ignored rows (torchvision's focal loss averages elements).
     let ignore = opts.ignore_index;
     let counted = targets.iter().filter(|&&t| Some(t) != ignore).count() as f64;
-    Ok(match reduction {
-        Some(Reduction::Mean) => (counted, if counted > 0.0 { 1.0 / counted } else { 0.0 }),
-        _ => (1.0, 1.0),
-    })
+    Ok(count_mean(counted, reduction))
 }
 
 /// The `f64` losses of a piece of whole rows of [`softmax_focal_loss`] (see
@@ -1672,27 +1831,24 @@ pub fn softmax_focal_loss_rows<T: Float>(
     targets: &[i64],
     cols: usize,
     opts: &FocalOptions<'_, T>,
-    grad_scale: f64,
+    grad_scale: GradScale,
     losses: &mut [f64],
     grad: Option<&mut [T]>,
 ) -> Result<(), Error> {
-    softmax_focal_loss_prepare(
-        logits.len(),
+    let lens = (Some(losses.len()), grad.as_deref().map(<[T]>::len));
+    let prep = softmax_focal_loss_prepare(logits.len(), targets, cols, opts, None, lens.0, lens.1);
+    let gamma = opts.gamma.to_f64();
+    rows_piece(
+        logits,
         targets,
         cols,
-        opts,
-        None,
-        Some(losses.len()),
-        grad.as_deref().map(<[T]>::len),
-    )?;
-    crate::error::check_finite("grad_scale", grad_scale)?;
-    let gamma = opts.gamma.to_f64();
-    let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
-    for ((row, &t), l) in logits.chunks_exact(cols).zip(targets).zip(losses) {
-        let g = gi.as_mut().and_then(|it| it.next());
-        *l = focal_row(row, t, opts, gamma, grad_scale, g);
-    }
-    Ok(())
+        1,
+        prep,
+        grad_scale,
+        losses,
+        grad,
+        |row, t, g| focal_row(row, t[0], opts, gamma, grad_scale.scale, g),
+    )
 }
 
 /// Loss of one focal-loss row (f64), gradient (times `gscale`) written to `g`.
@@ -1725,6 +1881,7 @@ fn focal_row_on<B: Family, T: Float>(
                     row,
                     &st,
                     None,
+                    1.0,
                     (ih * a, il * a),
                     0.0,
                     false,

@@ -105,13 +105,47 @@ pub(crate) fn diff2<L: Lane>(x: L, t: L) -> (L, L) {
 }
 
 /// `(d + e)^2` to within about one rounding: `d^2 + 2de` (`e^2` is below half an ulp of
-/// `d^2`). The correction is dropped where it is not finite (`d = ±inf`, where `inf * 0`
-/// would otherwise turn the infinite square into NaN).
+/// `d^2`). The correction is dropped where it is not finite: `|2de| <= 2^-p d^2`, so it can
+/// only overflow where `d^2` does (the square is then `+inf`, and `inf - inf` would make it
+/// NaN or, fused, `-inf`), and it is NaN at `d = ±inf` (`inf * 0`).
 #[inline(always)]
 fn square2<L: Lane>(d: L, e: L) -> L {
     let c = (d + d) * e;
-    let c = L::select(c.is_nan(), L::splat(<L::Scalar as Float>::ZERO), c);
-    d.mul_add(d, c)
+    d.mul_add(d, finite_or_zero(c))
+}
+
+/// `(d + e)^2 / 2` to within about one rounding: `(d/2) d + de`. Halving `d` first keeps
+/// the half-square finite where `d^2` overflows but `d^2 / 2` does not, and rounds once
+/// (not twice) where it is subnormal. The correction is dropped where not finite, as in
+/// [`square2`].
+#[inline(always)]
+fn half_square2<L: Lane>(d: L, e: L) -> L {
+    let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
+    (half * d).mul_add(d, finite_or_zero(d * e))
+}
+
+/// `v` where it is finite, 0 elsewhere.
+#[inline(always)]
+fn finite_or_zero<L: Lane>(v: L) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    L::select(v.is_nan().or(v.is_inf()), zero, v)
+}
+
+/// `(d, e, s, inv)`: `d + e = s (x - t)` exactly (TwoSum) with `s = 1/2` where `|x|` or
+/// `|t|` is at least `MAX / 2` and `s = 1` elsewhere; `inv = 1/s`. Below `MAX / 2` the
+/// difference of two values cannot overflow; above, halving both is exact, so the
+/// difference of finite inputs is always carried without overflow (huber's and smooth
+/// L1's linear pieces `delta (|d| - delta/2)` and `|d| - beta/2` are finite where the exact
+/// value is, although `x - t` is not).
+#[inline(always)]
+fn diff2_scaled<L: Lane>(x: L, t: L) -> (L, L, L, L) {
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
+    let thr = L::splat(<L::Scalar as Float>::MAX) * half;
+    let big = x.abs().max(t.abs()).ge(thr);
+    let s = L::select(big, half, one);
+    let (d, e) = diff2(x * s, t * s);
+    (d, e, s, L::select(big, one + one, one))
 }
 
 /// `sign(d)` with `sign(±0) = 0` (PyTorch's gradient convention) and NaN kept.
@@ -142,14 +176,18 @@ pub(crate) fn l1_lane<L: Lane>(x: L, t: L) -> (L, L) {
 #[inline(always)]
 pub(crate) fn huber_lane<L: Lane>(x: L, t: L, delta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
-    let (d, e) = diff2(x, t);
-    let z = d.abs();
-    let quad = half * square2(d, e);
+    // d + e = (x - t) / inv exactly, inv = 1 or 2 (2 only where |x| or |t| >= MAX/2).
+    let (d, e, s, inv) = diff2_scaled(x, t);
+    let z = d.abs() * inv; // |x - t| rounded once (inf where it overflows)
+    let quad = half_square2(d, e) * (inv * inv);
     // z >= delta, so z - delta/2 >= z/2: no cancellation; the TwoSum error of d is added
-    // back with d's sign so the linear branch is within about one rounding of exact.
-    let lin = delta * ((z - half * delta) + e * sign(d));
+    // back with d's sign so the linear branch is within about one rounding of exact. In
+    // units of 1/inv: delta (|x - t| - delta/2) = inv delta (|d| - delta/(2 inv) + e sgn d),
+    // finite wherever the exact value is, even where x - t overflows.
+    let lin = (delta * ((d.abs() - (half * delta) * s) + e * sign(d))) * inv;
     let loss = L::select(z.lt(delta), quad, lin);
-    let g = d.min(delta).max(-delta);
+    let dd = d * inv;
+    let g = dd.min(delta).max(-delta);
     let g = L::select(d.is_nan(), d, g);
     (L::select(d.is_nan(), d, loss), g)
 }
@@ -158,12 +196,15 @@ pub(crate) fn huber_lane<L: Lane>(x: L, t: L, delta: L) -> (L, L) {
 #[inline(always)]
 pub(crate) fn smooth_l1_lane<L: Lane>(x: L, t: L, beta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
-    let (d, e) = diff2(x, t);
-    let z = d.abs();
-    let quad = half * square2(d, e) / beta;
-    let lin = (z - half * beta) + e * sign(d);
+    let (d, e, s, inv) = diff2_scaled(x, t);
+    let z = d.abs() * inv;
+    // (d + e)^2 / (2 beta) as (d / beta) (d/2 + e): the quotient |d / beta| < 1 is formed
+    // first, so neither d^2's underflow (tiny beta) nor its overflow (huge beta) is seen.
+    let r = d / beta;
+    let quad = (r * half.mul_add(d, e)) * (inv * inv);
+    let lin = ((d.abs() - (half * beta) * s) + e * sign(d)) * inv;
     let loss = L::select(z.lt(beta), quad, lin);
-    let g = L::select(z.lt(beta), d / beta, sign(d));
+    let g = L::select(z.lt(beta), r * inv, sign(d));
     (L::select(d.is_nan(), d, loss), L::select(d.is_nan(), d, g))
 }
 
@@ -228,7 +269,8 @@ fn check_beta(beta: f64) -> Result<(), Error> {
 /// (PyTorch `mse_loss`).
 ///
 /// Domain: every value. Special values: NaN in either argument propagates; a squared
-/// difference beyond the type's range is `+inf`; `pred = target = ±inf` gives NaN.
+/// difference beyond the type's range is `+inf` (never NaN or negative, also where
+/// `pred - target` itself overflows); `pred = target = ±inf` gives NaN.
 ///
 /// Accuracy: each term is within 1 ULP of `(pred - target)^2` (f32 and f64: the difference
 /// is carried exactly by TwoSum); the sum of the terms is accumulated in double-double and
@@ -516,6 +558,10 @@ pub fn l1_partial<T: Float>(
 ///
 /// Domain: every value, `delta` finite and `> 0`. Special values: NaN propagates;
 /// `|d| = inf` gives `inf` with the finite gradient `±delta`; `inf - inf` is NaN.
+/// Finite inputs give a finite loss wherever the exact loss is within the type's range,
+/// also where `pred - target` overflows (the difference is then carried halved: f32
+/// `huber(MAX, -MAX, delta = 1e-30) = 6.8e8`) and where `d^2` overflows but `d^2 / 2` does
+/// not; where the exact loss exceeds the range the result is `+inf`, never NaN.
 ///
 /// Accuracy: each term within 2 ULP (f32 and f64): `d` is carried exactly, and in the linear
 /// branch `|d| - delta/2 >= |d|/2` cannot cancel. Reduced value as for [`mse`].
@@ -696,7 +742,11 @@ fn smooth_l1_or_l1<L: Lane>(x: L, t: L, beta: L, is_l1: bool) -> (L, L) {
 /// `beta = 0` is the L1 loss, as in PyTorch (gradient `sign(d)` with `sign(0) = 0`).
 ///
 /// Domain: every value, `beta` finite and `>= 0`. Special values: NaN propagates;
-/// `|d| = inf` gives `inf` with gradient `±1`; `inf - inf` is NaN.
+/// `|d| = inf` gives `inf` with gradient `±1`; `inf - inf` is NaN. The quadratic piece is
+/// evaluated as `(d / beta) (d / 2)`, so neither an underflowing `d^2` (tiny `beta`: f64
+/// `d = 1e-160`, `beta = 1e-150` gives `5e-171`, not 0) nor an overflowing one (huge `beta`)
+/// is seen; the linear piece, as huber's, is finite wherever the exact loss is, also where
+/// `pred - target` overflows; beyond the range the loss is `+inf`, never NaN.
 ///
 /// Accuracy: each term within 2 ULP (f32, f64); gradient within 1.5 ULP (plus the rounding
 /// of `1/N` for the mean). Reduced value as for [`mse`].
