@@ -12,8 +12,8 @@
 use nonlin::backend::{Backend, backend, set_backend};
 use nonlin_tests::catalog::{Unary, unary_kernels};
 use nonlin_tests::{
-    budgets, check_position_independence_f32, check_position_independence_f64, edge_cases_f32,
-    edge_cases_f64, measure_f32, measure_f64, range_f32, sample_f64, sweep_f32, ulp_f32,
+    Worst, budgets, check_position_independence_f32, check_position_independence_f64,
+    edge_cases_f32, edge_cases_f64, mp, range_f32, sample_f64, sweep_f32, ulp_f32, ulp_f64,
 };
 
 /// ULP distance between two results of the same kernel, treating equal NaNs as agreeing.
@@ -38,29 +38,60 @@ fn ulp_apart_f64(a: f64, b: f64) -> f64 {
     (a.abs().to_bits() as i64 - b.abs().to_bits() as i64).unsigned_abs() as f64
 }
 
-struct Outputs {
-    f32: Vec<Vec<f32>>,
-    f64: Vec<Vec<f64>>,
+/// `f` over `xs` on two threads (the references are pure and dominate the run time).
+fn par_map<X: Sync, Y: Send>(xs: &[X], f: impl Fn(&X) -> Y + Sync) -> Vec<Y> {
+    let half = xs.len().div_ceil(2);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = xs
+            .chunks(half.max(1))
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<Y>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("reference thread"))
+            .collect()
+    })
 }
 
-fn run_backend(b: Backend, kernels: &[Unary], xs32: &[f32], xs64: &[f64]) -> Outputs {
-    set_backend(b).expect("supported backend");
-    assert_eq!(backend(), b);
-    let mut out = Outputs {
-        f32: Vec::new(),
-        f64: Vec::new(),
-    };
-    for k in kernels {
+/// One kernel on every backend in `backends`: each held to the budgets against references
+/// computed once (f64 for f32, MPFR for f64) and checked for position independence; returns
+/// each backend's outputs on all of `xs32` / `xs64` (non-finite inputs included).
+fn run_kernel(
+    k: &Unary,
+    backends: &[Backend],
+    xs32: &[f32],
+    xs64: &[f64],
+) -> Vec<(Vec<f32>, Vec<f64>)> {
+    let b32 = budgets::budget(k.name, "f32").expect("budget f32");
+    let b64 = budgets::budget(k.name, "f64").expect("budget f64");
+    // Non-finite inputs are compared across backends below (their values are each family's
+    // own special-value test); the references are for finite numbers.
+    let num32: Vec<f32> = xs32.iter().copied().filter(|x| x.is_finite()).collect();
+    let num64: Vec<f64> = xs64.iter().copied().filter(|x| x.is_finite()).collect();
+    let want32 = par_map(&num32, |&x| (k.ref64)(x as f64));
+    let want64 = par_map(&num64, |&x| (k.mpfr)(&mp(x)));
+    let mut outs = Vec::new();
+    for &b in backends {
+        set_backend(b).expect("supported backend");
+        assert_eq!(backend(), b);
         let name = format!("{} [{}]", k.name, b.name());
-        let b32 = budgets::budget(k.name, "f32").expect("budget f32");
-        let b64 = budgets::budget(k.name, "f64").expect("budget f64");
-        // Non-finite inputs are compared across backends below (their values are each family's
-        // own special-value test); the references are for finite numbers.
-        let num32: Vec<f32> = xs32.iter().copied().filter(|x| x.is_finite()).collect();
-        let num64: Vec<f64> = xs64.iter().copied().filter(|x| x.is_finite()).collect();
-        let w = measure_f32(&num32, k.f32, k.ref64, k.excluded);
+        let mut got32 = vec![0.0f32; num32.len()];
+        (k.f32)(&num32, &mut got32);
+        let mut w = Worst::default();
+        for ((&x, &y), &want) in num32.iter().zip(&got32).zip(&want32) {
+            if !(k.excluded)(x as f64) {
+                w.see(ulp_f32(y, want), x as f64, y as f64, want);
+            }
+        }
         nonlin_tests::assert_within(&format!("{name} f32"), &w, b32);
-        let w = measure_f64(&num64, k.f64, k.mpfr, k.excluded);
+        let mut got64 = vec![0.0f64; num64.len()];
+        (k.f64)(&num64, &mut got64);
+        let mut w = Worst::default();
+        for ((&x, &y), want) in num64.iter().zip(&got64).zip(&want64) {
+            if !(k.excluded)(x) {
+                w.see(ulp_f64(y, want), x, y, want.to_f64());
+            }
+        }
         nonlin_tests::assert_within(&format!("{name} f64"), &w, b64);
         check_position_independence_f32(&name, k.f32);
         check_position_independence_f64(&name, k.f64);
@@ -68,10 +99,9 @@ fn run_backend(b: Backend, kernels: &[Unary], xs32: &[f32], xs64: &[f64]) -> Out
         (k.f32)(xs32, &mut o32);
         let mut o64 = vec![0.0f64; xs64.len()];
         (k.f64)(xs64, &mut o64);
-        out.f32.push(o32);
-        out.f64.push(o64);
+        outs.push((o32, o64));
     }
-    out
+    outs
 }
 
 #[test]
@@ -112,20 +142,20 @@ fn every_backend_within_budget_and_backends_agree() {
         }
     }
 
-    let results: Vec<(Backend, Outputs)> = supported
-        .iter()
-        .map(|&b| (b, run_backend(b, &kernels, &xs32, &xs64)))
-        .collect();
-
-    // Across backends: two results within their budgets of the exact value are within twice
-    // the budget of each other; in practice they differ by an FMA's last-bit rounding.
-    for (i, k) in kernels.iter().enumerate() {
+    // Kernel by kernel, every backend in turn (the backend is process-wide, so this one
+    // test owns it), references computed once per kernel.
+    for k in &kernels {
+        let outs = run_kernel(k, &supported, &xs32, &xs64);
+        // Across backends: two results within their budgets of the exact value are within
+        // twice the budget of each other; in practice they differ by an FMA's last-bit
+        // rounding.
         let b32 = budgets::budget(k.name, "f32").expect("budget");
         let b64 = budgets::budget(k.name, "f64").expect("budget");
-        for pair in results.windows(2) {
-            let ((ba, oa), (bb, ob)) = (&pair[0], &pair[1]);
+        for (pair, names) in outs.windows(2).zip(supported.windows(2)) {
+            let ((oa32, oa64), (ob32, ob64)) = (&pair[0], &pair[1]);
+            let (ba, bb) = (names[0], names[1]);
             let mut worst32 = (0.0f64, 0.0f32);
-            for ((&x, &ya), &yb) in xs32.iter().zip(&oa.f32[i]).zip(&ob.f32[i]) {
+            for ((&x, &ya), &yb) in xs32.iter().zip(oa32).zip(ob32) {
                 if (k.excluded)(x as f64) {
                     continue;
                 }
@@ -135,7 +165,7 @@ fn every_backend_within_budget_and_backends_agree() {
                 }
             }
             let mut worst64 = (0.0f64, 0.0f64);
-            for ((&x, &ya), &yb) in xs64.iter().zip(&oa.f64[i]).zip(&ob.f64[i]) {
+            for ((&x, &ya), &yb) in xs64.iter().zip(oa64).zip(ob64) {
                 if (k.excluded)(x) {
                     continue;
                 }
