@@ -288,46 +288,74 @@ impl Worst {
     }
 }
 
+/// The worst case of `measure(i)` over `0..n`, on up to four threads (the references cost
+/// far more than the kernels). The same result as a sequential scan: ties keep the first
+/// index.
+fn worst_over(n: usize, measure: impl Fn(usize) -> Option<(f64, f64, f64, f64)> + Sync) -> Worst {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(4));
+    let span = n.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..n)
+            .step_by(span)
+            .map(|lo| {
+                let measure = &measure;
+                s.spawn(move || {
+                    let mut w = Worst::default();
+                    for i in lo..(lo + span).min(n) {
+                        if let Some((ulp, at, got, want)) = measure(i) {
+                            w.see(ulp, at, got, want);
+                        }
+                    }
+                    w
+                })
+            })
+            .collect();
+        let mut w = Worst::default();
+        for p in parts {
+            let b = p.join().expect("measuring thread");
+            w.see(b.ulp, b.at, b.got, b.want);
+        }
+        w
+    })
+}
+
 /// Runs an f32 slice kernel over `xs` and measures it against `reference` (f64). Returns the
 /// worst case. Skips inputs where `skip(x)` is true (for documented exclusion zones only).
 pub fn measure_f32(
     xs: &[f32],
     kernel: impl Fn(&[f32], &mut [f32]),
-    reference: impl Fn(f64) -> f64,
-    skip: impl Fn(f64) -> bool,
+    reference: impl Fn(f64) -> f64 + Sync,
+    skip: impl Fn(f64) -> bool + Sync,
 ) -> Worst {
     let mut out = vec![0.0f32; xs.len()];
     kernel(xs, &mut out);
-    let mut w = Worst::default();
-    for (&x, &y) in xs.iter().zip(&out) {
-        let x64 = x as f64;
+    worst_over(xs.len(), |i| {
+        let (x64, y) = (xs[i] as f64, out[i]);
         if skip(x64) {
-            continue;
+            return None;
         }
         let want = reference(x64);
-        w.see(ulp_f32(y, want), x64, y as f64, want);
-    }
-    w
+        Some((ulp_f32(y, want), x64, y as f64, want))
+    })
 }
 
 /// Runs an f64 slice kernel over `xs` and measures it against an MPFR `reference`.
 pub fn measure_f64(
     xs: &[f64],
     kernel: impl Fn(&[f64], &mut [f64]),
-    reference: impl Fn(&Mp) -> Mp,
-    skip: impl Fn(f64) -> bool,
+    reference: impl Fn(&Mp) -> Mp + Sync,
+    skip: impl Fn(f64) -> bool + Sync,
 ) -> Worst {
     let mut out = vec![0.0f64; xs.len()];
     kernel(xs, &mut out);
-    let mut w = Worst::default();
-    for (&x, &y) in xs.iter().zip(&out) {
+    worst_over(xs.len(), |i| {
+        let (x, y) = (xs[i], out[i]);
         if skip(x) {
-            continue;
+            return None;
         }
         let want = reference(&mp(x));
-        w.see(ulp_f64(y, &want), x, y, want.to_f64());
-    }
-    w
+        Some((ulp_f64(y, &want), x, y, want.to_f64()))
+    })
 }
 
 /// Asserts that a measured worst case is within `budget` ULPs, with a message naming the

@@ -48,7 +48,7 @@ fn f32_case(name: &str, f: fn(L32) -> L32, r: fn(f64) -> f64, budget: f64, dense
 fn f64_case(
     name: &str,
     f: fn(L64) -> L64,
-    r: impl Fn(&Mp) -> Mp,
+    r: impl Fn(&Mp) -> Mp + Sync,
     budget: f64,
     emax: i32,
     lin: f64,

@@ -107,7 +107,7 @@ fn inputs_f32() -> Vec<Vec<f32>> {
 fn measure_all_f32(
     name: &str,
     kernel: impl Fn(&[f32], &mut [f32]) + Copy,
-    reference: impl Fn(f64) -> f64 + Copy,
+    reference: impl Fn(f64) -> f64 + Copy + Sync,
 ) {
     let mut worst = Worst::default();
     for xs in inputs_f32() {

@@ -39,7 +39,7 @@ fn check_f32(
     xs: &[f32],
     kernel: impl Fn(&[f32], &mut [f32]),
     reference: impl Fn(f32) -> f32,
-    exact: impl Fn(f64) -> f64,
+    exact: impl Fn(f64) -> f64 + Sync,
 ) {
     let mut out = vec![0.0f32; xs.len()];
     kernel(xs, &mut out);
@@ -58,7 +58,7 @@ fn check_f64(
     name: &str,
     xs: &[f64],
     kernel: impl Fn(&[f64], &mut [f64]),
-    reference: impl Fn(f64) -> f64,
+    reference: impl Fn(f64) -> f64 + Sync,
 ) {
     let mut out = vec![0.0f64; xs.len()];
     kernel(xs, &mut out);

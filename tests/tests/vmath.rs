@@ -7,7 +7,7 @@ use nonlin_tests::*;
 fn f32_case(
     name: &str,
     f: impl Fn(<f32 as nonlin::Float>::Lane) -> <f32 as nonlin::Float>::Lane + Copy,
-    r: impl Fn(f64) -> f64,
+    r: impl Fn(f64) -> f64 + Sync,
 ) {
     let xs = sweep_f32(509);
     let w = measure_f32(&xs, |x, o| apply_lane(x, o, f), r, |_| false);
@@ -21,7 +21,7 @@ fn f32_case(
 fn f64_case(
     name: &str,
     f: impl Fn(<f64 as nonlin::Float>::Lane) -> <f64 as nonlin::Float>::Lane + Copy,
-    r: impl Fn(&rug::Float) -> rug::Float,
+    r: impl Fn(&rug::Float) -> rug::Float + Sync,
     emax: i32,
     lin: f64,
 ) {
