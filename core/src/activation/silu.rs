@@ -152,13 +152,15 @@ pub(crate) fn silu_lane<L: Lane>(x: L) -> L {
 #[inline(always)]
 fn silu_short<L: Lane>(x: L, a: L) -> L {
     let (q, c) = sigmoid_parts(x, vmath::exp_plain(a));
-    if L::HAS_FMA {
+    let r = if L::HAS_FMA {
         x.mul_add(q, x * c)
     } else {
         // Without a fused multiply-add the product x q is made exact by hand.
         let (ph, pl) = L::two_prod(x, q);
         ph + x.mul_add(c, pl)
-    }
+    };
+    // ±0 in, ±0 out (the sums above can turn -0 into +0).
+    L::select(x.eq(L::splat(<L::Scalar as Float>::ZERO)), x, r)
 }
 
 /// Lane kernel of [`silu_derivative`].

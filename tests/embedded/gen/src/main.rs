@@ -529,6 +529,10 @@ fn main() {
             "generate the vectors with the default (non-FMA) x86_64 build"
         )
     };
+    // nonlin-tests turns on nonlin's `std`, whose run-time dispatch would pick the AVX2+FMA
+    // backend on this machine: the firmware compares with the portable (`wide`) one.
+    nonlin::backend::set_backend(nonlin::backend::Backend::Portable)
+        .expect("the portable backend is always supported");
     let mut w = Writer {
         buf: vec![],
         sections: 0,
