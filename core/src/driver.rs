@@ -88,6 +88,7 @@ macro_rules! lanes2 {
 /// A whole chunk (`chunk.len() == LANES`, which the callers' slicing makes known to the
 /// compiler) as one vector load.
 #[inline(always)]
+#[cfg_attr(target_os = "none", allow(dead_code))]
 pub(crate) fn load_full<L: Lane>(chunk: &[L::Scalar]) -> L {
     let mut a = L::Array::default();
     a.as_mut().copy_from_slice(chunk);
@@ -96,6 +97,7 @@ pub(crate) fn load_full<L: Lane>(chunk: &[L::Scalar]) -> L {
 
 /// Stores a whole chunk (`chunk.len() == LANES`) with one vector store.
 #[inline(always)]
+#[cfg_attr(target_os = "none", allow(dead_code))]
 pub(crate) fn store_full<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
     chunk.copy_from_slice(v.to_array().as_ref());
 }
@@ -104,12 +106,32 @@ pub(crate) fn store_full<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
 /// tail (if any) padded with zeros through the *same* body (position independence). The
 /// body is written out twice rather than once with a merged load: a loop whose load is
 /// either a vector load or a padded copy ran relu at 60% of copy bandwidth, against 88%
-/// for the split loop (AVX2, 1M f32). The scalar-lanes build (`LANES == 1`) has no tail,
-/// so it pays no flash for the second copy.
+/// for the split loop (AVX2, 1M f32). On bare-metal targets (`target_os = "none"`, the
+/// microcontrollers), where flash counts more than the last cycle, the body is written
+/// once and the tail merged (the same results). The scalar-lanes build (`LANES == 1`) has
+/// no tail at all.
 ///
 /// `chunk_loop!(<L> len n, in (x = xs, ..), out (r => os, ..), body)`: `body` sees each
 /// `x` as a lane and returns a tuple `(r, ..)` of lanes stored to the `os` slices (the
 /// same slice may appear on both sides, for in-place work).
+#[cfg(target_os = "none")]
+macro_rules! chunk_loop {
+    (<$L:ty> len $len:expr, in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
+        let n = <$L as $crate::lane::Lane>::LANES;
+        let len: usize = $len;
+        let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
+        let mut i = 0;
+        while i < len {
+            let end = (i + n).min(len);
+            $(let $x: $L = $crate::driver::closure::load(&$xs[i..end], zero);)*
+            let ($($r,)*): ($($crate::driver::chunk_loop!(@ty $r $L),)*) = $body;
+            $($crate::driver::closure::store($r, &mut $os[i..end]);)*
+            i += n;
+        }
+    }};
+    (@ty $r:ident $L:ty) => { $L };
+}
+#[cfg(not(target_os = "none"))]
 macro_rules! chunk_loop {
     (<$L:ty> len $len:expr, in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
         let n = <$L as $crate::lane::Lane>::LANES;
