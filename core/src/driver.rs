@@ -111,14 +111,14 @@ pub(crate) fn store_full<L: Lane>(v: L, chunk: &mut [L::Scalar]) {
 /// once and the tail merged (the same results). The scalar-lanes build (`LANES == 1`) has
 /// no tail at all.
 ///
-/// `chunk_loop!(<L> len n, in (x = xs, ..), out (r => os, ..), body)`: `body` sees each
+/// `chunk_loop!(<L> in (x = xs, ..), out (r => os, ..), body)`: `body` sees each
 /// `x` as a lane and returns a tuple `(r, ..)` of lanes stored to the `os` slices (the
-/// same slice may appear on both sides, for in-place work).
+/// same slice may appear on both sides, for in-place work), over the shortest slice.
 #[cfg(target_os = "none")]
 macro_rules! chunk_loop {
-    (<$L:ty> len $len:expr, in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
+    (<$L:ty> in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
         let n = <$L as $crate::lane::Lane>::LANES;
-        let len: usize = $len;
+        let len = usize::MAX $(.min($xs.len()))* $(.min($os.len()))*;
         let zero = <<$L as $crate::lane::Lane>::Scalar as $crate::float::Float>::ZERO;
         let mut i = 0;
         while i < len {
@@ -133,9 +133,9 @@ macro_rules! chunk_loop {
 }
 #[cfg(not(target_os = "none"))]
 macro_rules! chunk_loop {
-    (<$L:ty> len $len:expr, in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
+    (<$L:ty> in ($($x:ident = $xs:expr),*), out ($($r:ident => $os:expr),*), $body:expr) => {{
         let n = <$L as $crate::lane::Lane>::LANES;
-        let len: usize = $len;
+        let len = usize::MAX $(.min($xs.len()))* $(.min($os.len()))*;
         let full = len - len % n;
         let mut i = 0;
         while i < full {
@@ -178,7 +178,7 @@ pub(crate) fn map_unchecked<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: 
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, out, k) = self;
-            chunk_loop!(<L> len x.len().min(out.len()), in (v = x), out (r => out), (k.apply(v),));
+            chunk_loop!(<L> in (v = x), out (r => out), (k.apply(v),));
         }
     }
     backend::run(Job(x, out, k))
@@ -199,7 +199,7 @@ pub(crate) fn map_inplace<T: Float, K: Kernel1<T>>(x: &mut [T], k: K) {
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(x, k) = self;
-            chunk_loop!(<L> len x.len(), in (v = x), out (r => x), (k.apply(v),));
+            chunk_loop!(<L> in (v = x), out (r => x), (k.apply(v),));
         }
     }
     backend::run(Job(x, k))
@@ -237,8 +237,7 @@ pub(crate) fn map2_unchecked<T: Float, K: Kernel2<T>>(a: &[T], b: &[T], out: &mu
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, out, k) = self;
-            let len = a.len().min(b.len()).min(out.len());
-            chunk_loop!(<L> len len, in (x = a, y = b), out (r => out), (k.apply(x, y),));
+            chunk_loop!(<L> in (x = a, y = b), out (r => out), (k.apply(x, y),));
         }
     }
     backend::run(Job(a, b, out, k))
@@ -265,8 +264,7 @@ pub(crate) fn map2_inplace<T: Float, K: Kernel2<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, k) = self;
-            let len = a.len().min(b.len());
-            chunk_loop!(<L> len len, in (x = a, y = b), out (r => a), (k.apply(x, y),));
+            chunk_loop!(<L> in (x = a, y = b), out (r => a), (k.apply(x, y),));
         }
     }
     backend::run(Job(a, b, k));
@@ -295,8 +293,7 @@ pub(crate) fn map3_unchecked<T: Float, K: Kernel3<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, out, k) = self;
-            let len = a.len().min(b.len()).min(c.len()).min(out.len());
-            chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r => out), (k.apply(x, y, z),));
+            chunk_loop!(<L> in (x = a, y = b, z = c), out (r => out), (k.apply(x, y, z),));
         }
     }
     backend::run(Job(a, b, c, out, k))
@@ -325,13 +322,7 @@ pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
         #[inline(always)]
         fn go<L: Lane<Scalar = T>>(self) {
             let Job(a, b, c, o1, o2, k) = self;
-            let len = a
-                .len()
-                .min(b.len())
-                .min(c.len())
-                .min(o1.len())
-                .min(o2.len());
-            chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), k.apply(x, y, z));
+            chunk_loop!(<L> in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), k.apply(x, y, z));
         }
     }
     backend::run(Job(a, b, c, o1, o2, k))
@@ -392,8 +383,7 @@ pub(crate) mod closure {
         out: &mut [T],
         f: impl Fn(L, L) -> L,
     ) {
-        let len = a.len().min(b.len()).min(out.len());
-        chunk_loop!(<L> len len, in (x = a, y = b), out (r => out), (f(x, y),));
+        chunk_loop!(<L> in (x = a, y = b), out (r => out), (f(x, y),));
     }
 
     /// `out[i] = f(a[i], b[i], c[i])` over `min` of the lengths.
@@ -405,8 +395,7 @@ pub(crate) mod closure {
         out: &mut [T],
         f: impl Fn(L, L, L) -> L,
     ) {
-        let len = a.len().min(b.len()).min(c.len()).min(out.len());
-        chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r => out), (f(x, y, z),));
+        chunk_loop!(<L> in (x = a, y = b, z = c), out (r => out), (f(x, y, z),));
     }
 
     /// `(o1[i], o2[i]) = f(a[i], b[i], c[i])` over `min` of the lengths.
@@ -419,13 +408,7 @@ pub(crate) mod closure {
         o2: &mut [T],
         f: impl Fn(L, L, L) -> (L, L),
     ) {
-        let len = a
-            .len()
-            .min(b.len())
-            .min(c.len())
-            .min(o1.len())
-            .min(o2.len());
-        chunk_loop!(<L> len len, in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), f(x, y, z));
+        chunk_loop!(<L> in (x = a, y = b, z = c), out (r1 => o1, r2 => o2), f(x, y, z));
     }
 
     /// Folds `f` over `x` lane by lane, the tail padded with `pad` (chosen by the caller so
@@ -462,22 +445,20 @@ macro_rules! lane_loop {
         let dst = $dst;
         match $src {
             Some(s) => $crate::driver::chunk_loop!(
-                <$L> len s.len().min(dst.len()), in ($v = s), out (r => dst), ($body,)
+                <$L> in ($v = s), out (r => dst), ($body,)
             ),
             None => $crate::driver::chunk_loop!(
-                <$L> len dst.len(), in ($v = dst), out (r => dst), ($body,)
+                <$L> in ($v = dst), out (r => dst), ($body,)
             ),
         }
     }};
     (map2 <$L:ty> ($a:expr, $b:expr, $out:expr) |$x:ident, $y:ident| $body:expr) => {{
         let (a, b, out) = ($a, $b, $out);
-        let len = a.len().min(b.len()).min(out.len());
-        $crate::driver::chunk_loop!(<$L> len len, in ($x = a, $y = b), out (r => out), ($body,))
+        $crate::driver::chunk_loop!(<$L> in ($x = a, $y = b), out (r => out), ($body,))
     }};
     (map2_inplace <$L:ty> ($a:expr, $b:expr) |$x:ident, $y:ident| $body:expr) => {{
         let (a, b) = ($a, $b);
-        let len = a.len().min(b.len());
-        $crate::driver::chunk_loop!(<$L> len len, in ($x = a, $y = b), out (r => a), ($body,))
+        $crate::driver::chunk_loop!(<$L> in ($x = a, $y = b), out (r => a), ($body,))
     }};
 }
 pub(crate) use lane_loop;
