@@ -8,6 +8,7 @@ use nonlin::loss::{self, Reduction};
 use nonlin_tests::budgets::budget;
 use nonlin_tests::*;
 use rug::Float as Mp;
+use rug::ops::Pow;
 
 /// Huber's linear branch `delta (|d| - delta/2)` was evaluated from `d = pred - target` rounded
 /// to the element type; when two finite inputs differ by more than the type's range, `d` was
@@ -438,6 +439,97 @@ fn softmax_focal_huge_gamma_tiny_target_probability() {
 /// a separate binary exponent into the write pass (`softmax::write_factor`'s `2^k` is
 /// limited to the type's exponent range), or a scalar wide-range pass for such rows.
 /// Reference: exact formula in MPFR.
+/// `softmax_focal_loss` formed `p_t = e^{log p_t}` from the rounded `log p_t`, whose
+/// rounding (up to `|log p_t|` u: here the `-18.1` of `x_t - M`) became a relative error of
+/// `p_t` that the focal exponent `γ ln q ≈ -γ p_t` multiplies (here by 127): up to ~1e3
+/// ULP beyond the `3 γ |ln q|` the docs allow. `log p_t` is a double-double; its low part
+/// now goes into `p_t`. Found by losses_full (seed 1; its central difference exposed it).
+/// Reference: MPFR for the value and the gradient `dℓ/dx_k = -α q G`, `dℓ/dx_j = α p_j G`.
+#[test]
+fn softmax_focal_huge_gamma_rounded_log_p() {
+    let gamma = 9.13099187200055e9f64;
+    let x = [-17.3f64, 0.788235294117647];
+    let opts = loss::FocalOptions {
+        alpha: None,
+        gamma,
+        ignore_index: None,
+    };
+    let (mut o, mut g) = ([0.0f64], [0.0f64; 2]);
+    loss::softmax_focal_loss_none_with_grad(&x, &[0], 2, &opts, &mut o, &mut g).unwrap();
+    // MPFR: lp = x_0 - ln(e^{x_0} + e^{x_1}), q = -expm1(lp), value q^γ (-lp),
+    // G = q^γ + γ p_t (-lp) q^{γ-1}.
+    // (Owned MPFR values keep MPFR_PREC through each operation.)
+    let lse = (mp(x[0]).exp() + mp(x[1]).exp()).ln();
+    let lp = mp(x[0]) - lse.clone();
+    let q = -lp.clone().exp_m1();
+    let pt = lp.clone().exp();
+    let nlp = -lp;
+    let qg = q.clone().pow(mp(gamma));
+    let want = qg.clone() * nlp.clone();
+    let qg1 = q.clone().pow(mp(gamma - 1.0));
+    let gfac = qg + pt * nlp.clone() * qg1 * mp(gamma);
+    let want_g0 = -(q.clone() * gfac.clone());
+    let want_g1 = (mp(x[1]) - lse).exp() * gfac;
+    // The documented bound: 8 + 3 (γ |ln q| + |γ - 1| |ln q| + |ln(-log p_t)|) ULP, 779 here;
+    // the rounded log p_t gave 561 (value) and 506 (gradient) ULP here.
+    let lq = q.to_f64().ln().abs();
+    let bound = 8.0 + 3.0 * (gamma * lq + (gamma - 1.0) * lq + nlp.to_f64().ln().abs());
+    let (uv, u0, u1) = (
+        ulp_f64(o[0], &want),
+        ulp_f64(g[0], &want_g0),
+        ulp_f64(g[1], &want_g1),
+    );
+    eprintln!("value {uv:.1}, grad {u0:.1} / {u1:.1} ULP (bound {bound:.0})");
+    assert!(uv <= bound && u0 <= bound && u1 <= bound);
+    // With p_t from the double-double log p_t, what is left is the f64 rounding of
+    // γ ln q itself (|γ ln q| = 127 here, ~half an ULP per unit) and a few operations:
+    // measured 21 / 62.
+    let own = 8.0 + gamma * lq;
+    assert!(uv <= own && u0 <= own && u1 <= own, "beyond {own:.0} ULP");
+}
+
+/// `bce_with_grad` multiplied the reduction's scale onto the finished gradient: with
+/// `w = f32::MAX`, `p = 9e-4`, `t ≈ 0` the unscaled `w (p - t) / (p (1 - p))` is just above
+/// `f32::MAX` (inf), while the mean's gradient (N = 8) is `4.3e37`. Found by losses_full.
+/// Now scaled first where the unscaled product overflows. Reference: f64.
+#[test]
+fn bce_mean_gradient_of_huge_weight() {
+    let b = budget("bce", "f32").unwrap();
+    let p = [
+        0.0009002822916954756f32,
+        0.25,
+        0.5,
+        0.75,
+        1.0,
+        0.99999994,
+        1e-12,
+        3.8e-44,
+    ];
+    let t = [
+        3.8e-44f32, 1e-12, 0.99999994, 1.0, 0.42577249, 1.0, 1.0, 0.0,
+    ];
+    let mut w = [0.0f32; 8];
+    w[0] = f32::MAX;
+    let mut g = [0.0f32; 8];
+    loss::bce_with_grad(&p, &t, Some(&w), Reduction::Mean, &mut g).unwrap();
+    let (p0, t0) = (p[0] as f64, t[0] as f64);
+    let want = f32::MAX as f64 / 8.0 * (p0 - t0) / (p0 * (1.0 - p0));
+    assert!(want < f32::MAX as f64);
+    assert!(ulp_f32(g[0], want) <= b, "{:e}, want {want:e}", g[0]);
+    // Unscaled (Sum) it is beyond the range: +inf, as the exact value.
+    loss::bce_with_grad(&p, &t, Some(&w), Reduction::Sum, &mut g).unwrap();
+    assert_eq!(g[0], f32::INFINITY);
+    // The other order's failure (the first fix's, found next): a subnormal weight times
+    // 1/N flushed to 0 before the large ratio (p - t) / (p (1 - p)) = 1.3e7 multiplied it.
+    // The exact 2.2e-39 is subnormal in f32: within its budget of subnormal ULPs.
+    let (p, t) = ([0.99999994f32; 8], [0.25f32; 8]);
+    let w = [f32::from_bits(1); 8];
+    loss::bce_with_grad(&p, &t, Some(&w), Reduction::Mean, &mut g).unwrap();
+    let (p0, t0) = (p[0] as f64, t[0] as f64);
+    let want = f32::from_bits(1) as f64 / 8.0 * (p0 - t0) / (p0 * (1.0 - p0));
+    assert!(ulp_f32(g[0], want) <= b, "{:e}, want {want:e}", g[0]);
+}
+
 #[test]
 #[ignore = "core bug: cross_entropy mean gradient factor A/D overflows before p_k scales it (fuzz finding)"]
 fn cross_entropy_mean_gradient_factor_overflow() {

@@ -105,9 +105,10 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L) -> (L, L) {
     (loss, g)
 }
 
-/// Lane kernel of [`bce`]: `(loss, grad)` for probability `p`, target `t`, weight `w`.
+/// Lane kernel of [`bce`]: `(loss, grad)` for probability `p`, target `t`, weight `w`, with
+/// the gradient multiplied by the reduction's scale `s`.
 #[inline(always)]
-pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L) -> (L, L) {
+pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L, s: L) -> (L, L) {
     let floor = vmath::splat::<L>(-100.0);
     let lp = vmath::ln(p).max(floor);
     // log1p(-p) keeps relative accuracy for small p, where ln(1 - p) would round 1 - p.
@@ -115,7 +116,12 @@ pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L) -> (L, L) {
     let omt = one::<L>() - t;
     let loss = -(w * t.mul_add(lp, omt * lq));
     let eps = vmath::splat::<L>(1e-12);
-    let g = w * ((p - t) / (p * (one::<L>() - p)).max(eps));
+    let r = (p - t) / (p * (one::<L>() - p)).max(eps);
+    // Scaled last, (w r) s, unless w r overflows where the mean's gradient does not (f32:
+    // w = f32::MAX, p = 1e-3, N = 8): then (w s) r. Scaling first everywhere would instead
+    // flush w s to 0 for a subnormal w (both fuzz findings). Same number of roundings.
+    let wr = w * r;
+    let g = L::select(wr.is_inf(), (w * s) * r, wr * s);
     (L::select(p.is_nan(), p, loss), L::select(p.is_nan(), p, g))
 }
 
@@ -516,10 +522,11 @@ fn bce_sum<T: Float>(
     scale: T,
     grad: Option<&mut [T]>,
 ) -> Dd {
-    let o = Ln::<T>::splat(T::ONE);
+    // The scale is applied inside the lane (see `bce_lane`); the driver's is 1, exact.
+    let (o, sv) = (Ln::<T>::splat(T::ONE), Ln::<T>::splat(scale));
     match weight {
-        None => reduce_with(p, t, &[], scale, grad, |p, t, _| bce_lane(p, t, o)),
-        Some(w) => reduce_with(p, t, w, scale, grad, bce_lane),
+        None => reduce_with(p, t, &[], T::ONE, grad, |p, t, _| bce_lane(p, t, o, sv)),
+        Some(w) => reduce_with(p, t, w, T::ONE, grad, |p, t, w| bce_lane(p, t, w, sv)),
     }
 }
 
@@ -533,7 +540,7 @@ fn bce_map<T: Float>(
     let o = Ln::<T>::splat(T::ONE);
     let has_w = weight.is_some();
     let w = weight.unwrap_or(p);
-    let f = |p, t, w| bce_lane(p, t, if has_w { w } else { o });
+    let f = |p, t, w| bce_lane(p, t, if has_w { w } else { o }, o);
     match grad {
         Some(g) => driver::closure::map3_2out_unchecked(p, t, w, out, g, f),
         None => driver::closure::map3_unchecked(p, t, w, out, |p, t, w| f(p, t, w).0),
