@@ -74,7 +74,7 @@ fn mish_f32_sweep() {
     let k = |x: &[f32], o: &mut [f32]| nonlin::mish(x, o).unwrap();
     let w = measure_f32(&sweep_f32(509), k, mish_ref, |x| x.is_infinite());
     assert_within("mish f32", &w, b);
-    let w = measure_f32(&range_f32(-115.0, 30.0, 7), k, mish_ref, |_| false);
+    let w = measure_f32(&range_f32(-115.0, 30.0, 23), k, mish_ref, |_| false);
     assert_within("mish f32 dense (tail, subnormal)", &w, b);
 }
 
@@ -85,7 +85,7 @@ fn mish_derivative_f32_sweep() {
     let skip = |x: f64| x.is_infinite() || in_hood(x);
     let w = measure_f32(&sweep_f32(509), k, mish_derivative_ref, skip);
     assert_within("mish_derivative f32", &w, b);
-    let w = measure_f32(&range_f32(-115.0, 30.0, 7), k, mish_derivative_ref, skip);
+    let w = measure_f32(&range_f32(-115.0, 30.0, 23), k, mish_derivative_ref, skip);
     assert_within(
         "mish_derivative f32 dense (outside x1's neighbourhood)",
         &w,

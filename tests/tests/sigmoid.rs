@@ -39,7 +39,7 @@ fn sigmoid_f32_sweep() {
         budgets::budget("sigmoid", "f32").unwrap(),
     );
     let w = measure_f32(
-        &range_f32(-110.0, 20.0, 7),
+        &range_f32(-110.0, 20.0, 23),
         |x, o| nonlin::sigmoid(x, o).unwrap(),
         sigmoid_ref,
         |_| false,
@@ -61,7 +61,7 @@ fn sigmoid_derivative_f32_sweep() {
         budgets::budget("sigmoid_derivative", "f32").unwrap(),
     );
     let w = measure_f32(
-        &range_f32(-110.0, 110.0, 7),
+        &range_f32(-110.0, 110.0, 23),
         k,
         sigmoid_derivative_ref,
         |_| false,

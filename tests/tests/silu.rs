@@ -69,7 +69,7 @@ fn silu_f32_sweep() {
     let r = |x: f64| swish_ref(x, 1.0);
     let w = measure_f32(&sweep_f32(509), k, r, |x: f64| x.is_infinite());
     assert_within("silu f32", &w, b);
-    let w = measure_f32(&range_f32(-115.0, 30.0, 7), k, r, |x: f64| x.is_infinite());
+    let w = measure_f32(&range_f32(-115.0, 30.0, 23), k, r, |x: f64| x.is_infinite());
     assert_within("silu f32 dense (tail, subnormal)", &w, b);
 }
 
@@ -83,7 +83,7 @@ fn swish_f32_sweep() {
         assert_within(&format!("swish(beta={beta}) f32"), &w, b);
         if beta > 0.0 {
             let w = measure_f32(
-                &range_f32((-115.0 / beta) as f32, (30.0 / beta) as f32, 13),
+                &range_f32((-115.0 / beta) as f32, (30.0 / beta) as f32, 41),
                 k,
                 r,
                 |x: f64| x.is_infinite(),
@@ -102,7 +102,7 @@ fn silu_derivative_f32_sweep() {
     });
     assert_within("silu_derivative f32", &w, b);
     let w = measure_f32(
-        &range_f32(-115.0, 30.0, 7),
+        &range_f32(-115.0, 30.0, 23),
         k,
         silu_derivative_ref,
         |x: f64| x.is_infinite() || in_hood(x),
@@ -119,7 +119,7 @@ fn silu_derivative_f32_sweep() {
         let w = measure_f32(&sweep_f32(1021), k, r, skip);
         assert_within(&format!("swish_derivative(beta={beta}) f32"), &w, b);
         let w = measure_f32(
-            &range_f32((-115.0 / beta) as f32, (30.0 / beta) as f32, 13),
+            &range_f32((-115.0 / beta) as f32, (30.0 / beta) as f32, 41),
             k,
             r,
             skip,

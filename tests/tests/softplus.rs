@@ -55,7 +55,7 @@ fn softplus_f32_sweep() {
         assert_within(&format!("softplus(beta={beta}) f32"), &w, b);
         // Dense over both tails down to the subnormal results (βx < -87.3) and zero.
         let lo = (-110.0 / beta) as f32;
-        let w = measure_f32(&range_f32(lo, (30.0 / beta) as f32, 11), k, r, |_| false);
+        let w = measure_f32(&range_f32(lo, (30.0 / beta) as f32, 37), k, r, |_| false);
         assert_within(&format!("softplus(beta={beta}) f32 dense"), &w, b);
     }
 }
@@ -69,7 +69,7 @@ fn softplus_derivative_f32_sweep() {
         let w = measure_f32(&sweep_f32(509), k, r, |_| false);
         assert_within(&format!("softplus_derivative(beta={beta}) f32"), &w, b);
         let lo = (-110.0 / beta) as f32;
-        let w = measure_f32(&range_f32(lo, (30.0 / beta) as f32, 11), k, r, |_| false);
+        let w = measure_f32(&range_f32(lo, (30.0 / beta) as f32, 37), k, r, |_| false);
         assert_within(
             &format!("softplus_derivative(beta={beta}) f32 dense"),
             &w,
@@ -84,14 +84,14 @@ fn log_sigmoid_f32_sweep() {
     let k = |x: &[f32], o: &mut [f32]| nonlin::log_sigmoid(x, o).unwrap();
     let w = measure_f32(&sweep_f32(509), k, log_sigmoid_ref, |_| false);
     assert_within("log_sigmoid f32", &w, b);
-    let w = measure_f32(&range_f32(-30.0, 110.0, 7), k, log_sigmoid_ref, |_| false);
+    let w = measure_f32(&range_f32(-30.0, 110.0, 23), k, log_sigmoid_ref, |_| false);
     assert_within("log_sigmoid f32 dense", &w, b);
     let b = budgets::budget("log_sigmoid_derivative", "f32").unwrap();
     let k = |x: &[f32], o: &mut [f32]| nonlin::log_sigmoid_derivative(x, o).unwrap();
     let r = |x: f64| sigmoid_of_product_ref(-x, 1.0);
     let w = measure_f32(&sweep_f32(509), k, r, |_| false);
     assert_within("log_sigmoid_derivative f32", &w, b);
-    let w = measure_f32(&range_f32(-30.0, 110.0, 7), k, r, |_| false);
+    let w = measure_f32(&range_f32(-30.0, 110.0, 23), k, r, |_| false);
     assert_within("log_sigmoid_derivative f32 dense", &w, b);
 }
 

@@ -60,7 +60,7 @@ fn tanh_f32_sweep() {
     let w = measure_f32(&sweep_f32(509), k, tanh_ref, |_| false);
     assert_within("tanh f32", &w, b);
     // Dense over the region where the two forms meet (0.55) and up to saturation.
-    let w = measure_f32(&range_f32(-12.0, 12.0, 3), k, tanh_ref, |_| false);
+    let w = measure_f32(&range_f32(-12.0, 12.0, 11), k, tanh_ref, |_| false);
     assert_within("tanh f32 dense", &w, b);
     let w = measure_f32(&range_f32(0.5, 0.6, 1), k, tanh_ref, |_| false);
     assert_within("tanh f32 dense [0.5, 0.6]", &w, b);
@@ -73,7 +73,7 @@ fn tanh_derivative_f32_sweep() {
     let w = measure_f32(&sweep_f32(509), k, tanh_derivative_ref, |_| false);
     assert_within("tanh_derivative f32", &w, b);
     // Dense over the tail where 1 - tanh^2 cancels, into the subnormal results (|x| > 44.4).
-    let w = measure_f32(&range_f32(-60.0, 60.0, 5), k, tanh_derivative_ref, |_| {
+    let w = measure_f32(&range_f32(-60.0, 60.0, 17), k, tanh_derivative_ref, |_| {
         false
     });
     assert_within("tanh_derivative f32 dense (tails, subnormal)", &w, b);
