@@ -530,6 +530,65 @@ fn bce_mean_gradient_of_huge_weight() {
     assert!(ulp_f32(g[0], want) <= b, "{:e}, want {want:e}", g[0]);
 }
 
+/// `kl_div` with `log_target` formed `e^t (t - x)` as written: for `t = -MAX`, `x = MAX`
+/// (f32) that is `0 * -inf`, a NaN from finite inputs (found by losses_full in CI), and
+/// for `t` below the normal range of `e^t` with a huge `|t - x|` the underflowed `e^t` gave
+/// 0 where the loss is a normal number. Reference: f64 (f32 kernel), MPFR (f64 kernel);
+/// budget 3 ULP per term (the rustdoc's).
+#[test]
+fn kl_log_target_underflowing_exp_times_huge_difference() {
+    let lt = true;
+    // f32: -0 (the exact value is below every subnormal), not NaN.
+    let (mut o, mut g) = ([9.0f32], [9.0f32]);
+    loss::kl_div_none_with_grad(&[f32::MAX], &[-f32::MAX], lt, &mut o, &mut g).unwrap();
+    assert_eq!(o[0], 0.0, "{:e}", o[0]);
+    assert_eq!(g[0], 0.0);
+    // f32: e^-104 = 6.8e-46 rounds to 0 or a one-bit subnormal; times 3e38 it is 2e-7.
+    for (x, t) in [
+        (-3e38f32, -104.0f32),
+        (-f32::MAX, -150.0),
+        (1e30, -90.5),
+        (-5.0, -100.0),
+    ] {
+        let want = (t as f64).exp() * (t as f64 - x as f64);
+        let mut xs = [0.5f32; 9];
+        let mut ts = [-1.0f32; 9];
+        for i in 0..9 {
+            // Position independence: the same element at every position of a vector of
+            // plain neighbours, and alone.
+            xs[i] = x;
+            ts[i] = t;
+            let mut o = [0.0f32; 9];
+            loss::kl_div_none(&xs, &ts, lt, &mut o).unwrap();
+            let mut one = [0.0f32];
+            loss::kl_div_none(&[x], &[t], lt, &mut one).unwrap();
+            assert_eq!(o[i].to_bits(), one[0].to_bits(), "position {i}");
+            assert!(
+                ulp_f32(one[0], want) <= 3.0,
+                "x {x:e} t {t}: {:e}, want {want:e}",
+                one[0]
+            );
+            xs[i] = 0.5;
+            ts[i] = -1.0;
+        }
+    }
+    // f64 against MPFR: e^-745.5 is below the subnormals; times 1.6e308 it is ~4e-16.
+    for (x, t) in [
+        (-1.6e308f64, -745.5f64),
+        (f64::MAX, -f64::MAX),
+        (1e300, -800.25),
+    ] {
+        let mut o = [0.0f64];
+        loss::kl_div_none(&[x], &[t], lt, &mut o).unwrap();
+        let want = mp(t).exp() * (mp(t) - mp(x));
+        assert!(
+            ulp_f64(o[0], &want) <= 3.0,
+            "x {x:e} t {t:e}: {:e}, want {want}",
+            o[0]
+        );
+    }
+}
+
 #[test]
 #[ignore = "core bug: cross_entropy mean gradient factor A/D overflows before p_k scales it (fuzz finding)"]
 fn cross_entropy_mean_gradient_factor_overflow() {

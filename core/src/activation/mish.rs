@@ -69,6 +69,21 @@ fn parts<L: Lane>(x: L) -> Parts<L> {
     Parts { es, e, k, xc, neg }
 }
 
+/// [`parts`] for lanes with `|x| <= 64` (no tail scaling, no clamp): the same values, `E`
+/// from the plain exponential (bit-identical to `exp_scaled` with `k = 0` there).
+#[inline(always)]
+fn parts_short<L: Lane>(x: L) -> Parts<L> {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let e = vmath::exp_plain(-x.abs());
+    Parts {
+        es: e,
+        e,
+        k: zero,
+        xc: x,
+        neg: x.lt(zero),
+    }
+}
+
 /// `tanh(softplus(x))` as a double-word quotient `(ph + pl) / (qh + ql)`; for `x < 0` the
 /// numerator carries the scaled `E`.
 #[inline(always)]
@@ -103,6 +118,34 @@ fn tanh_sp_parts<L: Lane>(p: &Parts<L>) -> (L, L, L, L) {
 /// Lane kernel of [`mish`].
 #[inline(always)]
 pub(crate) fn mish_lane<L: Lane>(x: L) -> L {
+    // |x| <= 64: no tail scaling, no huge |x|, no special values, and `exp` needs no
+    // clamping (the plain range is wider), so `E` comes from the plain exponential; the
+    // results are bit-identical to the general path's there (exp_scaled with k = 0 and no
+    // low part is `exp`). A vector with another lane takes the general path for it only.
+    // (A closure here would be compiled out of line, without the AVX2 target features.)
+    let short = x.abs().le(vmath::splat::<L>(64.0));
+    if L::count(short) == L::LANES as u32 {
+        mish_short(x)
+    } else {
+        L::select(short, mish_short(x), mish_general(x))
+    }
+}
+
+/// [`mish`] for lanes with `|x| <= 64`.
+#[inline(always)]
+fn mish_short<L: Lane>(x: L) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let (ph, pl, qh, ql) = tanh_sp_parts(&parts_short(x));
+    let (nh, nl) = L::two_prod(x, ph);
+    let nl = x.mul_add(pl, nl);
+    let r = vmath::div_dd(nh, nl, qh, ql);
+    // ±0 keep their sign.
+    L::select(x.eq(zero), x, r)
+}
+
+/// [`mish`] for every lane: the negative tail scaled, huge |x|, ±inf and NaN.
+#[inline(always)]
+fn mish_general<L: Lane>(x: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let c64 = vmath::splat::<L>(64.0);
     let p = parts(x);
@@ -121,15 +164,29 @@ pub(crate) fn mish_lane<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
-/// Lane kernel of [`mish_derivative`].
+/// Lane kernel of [`mish_derivative`] (short path as in [`mish_lane`]).
 #[inline(always)]
 pub(crate) fn mish_derivative_lane<L: Lane>(x: L) -> L {
-    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let short = x.abs().le(vmath::splat::<L>(64.0));
+    if L::count(short) == L::LANES as u32 {
+        mish_derivative_from(&parts_short(x))
+    } else {
+        let zero = L::splat(<L::Scalar as Float>::ZERO);
+        let one = L::splat(<L::Scalar as Float>::ONE);
+        let r = mish_derivative_from(&parts(x));
+        let r = L::select(x.is_inf(), L::select(x.gt(zero), one, zero), r);
+        let r = L::select(x.is_nan(), x, r);
+        L::select(short, mish_derivative_from(&parts_short(x)), r)
+    }
+}
+
+/// `mish'` from the shared pieces, for finite `x`.
+#[inline(always)]
+fn mish_derivative_from<L: Lane>(p: &Parts<L>) -> L {
     let one = L::splat(<L::Scalar as Float>::ONE);
     let two = one + one;
     let four = two + two;
-    let p = parts(x);
-    let (ph, pl, qh, ql) = tanh_sp_parts(&p);
+    let (ph, pl, qh, ql) = tanh_sp_parts(p);
     // x >= 0: tanh(sp) + x·4u²(1 + u)/D², D = 1 + 2u + 2u², all positive.
     let t_pos = vmath::div_dd(ph, pl, qh, ql);
     let u = p.e;
@@ -152,9 +209,7 @@ pub(crate) fn mish_derivative_lane<L: Lane>(x: L) -> L {
     let (sh, sl) = L::two_prod(qh, qh);
     let sl = (qh + qh).mul_add(ql, sl);
     let r_neg = vmath::div_dd(gh, gl, sh, sl) * L::pow2i(-p.k);
-    let r = L::select(p.neg, r_neg, r_pos);
-    let r = L::select(x.is_inf(), L::select(x.gt(zero), one, zero), r);
-    L::select(x.is_nan(), x, r)
+    L::select(p.neg, r_neg, r_pos)
 }
 
 /// Mish, `out[i] = x[i]·tanh(softplus(x[i]))`, evaluated as a rational function of

@@ -19,7 +19,12 @@ pub(crate) fn kl_div_lane<L: Lane>(x: L, t: L, log_target: bool) -> (L, L) {
     if log_target {
         // e^t (t - x): t - x of two exact values is rounded once, no cancellation error.
         let et = vmath::exp(t);
-        let loss = et * (t - x);
+        // (A closure here would be compiled out of line, without the AVX2 target features.)
+        let loss = if vmath::exp_all_plain(t) {
+            et * (t - x)
+        } else {
+            kl_log_target_wide(x, t)
+        };
         // t = -inf is a zero probability: 0 log 0 = 0 (PyTorch: NaN from 0 * inf).
         let loss = L::select(
             t.eq(L::splat(<L::Scalar as Float>::NEG_INFINITY)),
@@ -56,6 +61,50 @@ fn check_batch(n: usize, batch: usize) -> Result<(), Error> {
 }
 
 /// KL divergence loss (PyTorch `kl_div`), element-wise
+/// `e^t (t - x)` for a vector with a lane outside `exp`'s plain range. Lanes with `t` below
+/// `-(bias - 2) ln 2` need care: `e^t` alone would underflow (0, or a subnormal with few
+/// bits) although the product with a large `|t - x|` is a normal number (f32: `t = -104`,
+/// `x = -3e38` gives `2e-7`, not 0), and `t - x` itself may overflow (`t = -MAX`,
+/// `x = MAX`: `0 * inf`, a NaN; a fuzz finding).
+/// So `|t - x| = m 2^j` (`m` in `[1, 2)`, halved first if it overflows), `e^t` is formed
+/// scaled by `2^K` (normal down to where the result is below the subnormals), and the
+/// product `e^t 2^K m` is scaled back by `2^(j - K)` in two exact steps: the result is
+/// rounded where `e^t m` is, then once more only if it lands in the subnormals.
+#[inline(always)]
+fn kl_log_target_wide<L: Lane>(x: L, t: L) -> L {
+    let c = <L::Scalar as Float>::VM;
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let two = one + one;
+    let half = vmath::splat::<L>(0.5);
+    let inf = L::splat(<L::Scalar as Float>::INFINITY);
+    let bias = L::splat(c.bias);
+    // Lanes with e^t in the normal range (or above it, or NaN) keep the plain product: there
+    // t - x cannot overflow for finite t and x (|t| < 1e31), and it is what the short path
+    // computes, so every element's result stays independent of its neighbours.
+    let plain = vmath::exp(t) * (t - x);
+    let low = t.lt(-(bias - two) * L::splat(c.ln2_hi));
+    let finite = x.abs().lt(inf).and(t.abs().lt(inf));
+    let d = t - x;
+    let ovf = d.is_inf().and(finite);
+    let d = L::select(ovf, t * half - x * half, d);
+    let extra = L::select(ovf, one, zero);
+    let ad = d.abs();
+    let normal = ad.ge(L::splat(<L::Scalar as Float>::MIN_POSITIVE));
+    let (m, j) = ad.frexp();
+    let (m, j) = (L::select(normal, m, ad), L::select(normal, j, zero));
+    // K = bias + p + 1: e^t 2^K is normal wherever e^t |t - x| can reach the subnormals.
+    let p = vmath::splat::<L>(f64::from(<L::Scalar as Float>::MANTISSA_DIGITS));
+    let k = bias + p + one;
+    let prod = vmath::exp_scaled(t, zero, k) * m;
+    // 2^(j + extra - K) (negative here) in two normal halves; below -2 (bias - 1) the
+    // result is 0 anyway.
+    let sc = (j + extra - k).max(-(bias - one) * two);
+    let s1 = (sc * half).floor();
+    let r = (prod * L::pow2i(s1) * L::pow2i(sc - s1)).copysign(d);
+    L::select(low.and(finite), r, plain)
+}
+
 /// `ℓ_i = t_i (ln t_i - x_i)` for `log_target = false`, or
 /// `ℓ_i = e^{t_i} (t_i - x_i)` for `log_target = true`, where `x` (`input`) holds
 /// log-probabilities; reduced by `reduction`: [`Reduction::Mean`] is the mean over *all
