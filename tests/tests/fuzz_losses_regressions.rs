@@ -589,6 +589,30 @@ fn kl_log_target_underflowing_exp_times_huge_difference() {
     }
 }
 
+/// `sigmoid_focal_loss` with a soft label: `q = 1 - p_t` was formed as `(1 - t) + lo` in
+/// one rounded sum, so the rounding error of `1 - t` that the kernel carries (here the
+/// whole `-1e-12` of `1 - 1e-12` in f32) was rounded away before the logarithm, and
+/// `gamma ln q = -3e-3` became 0: a loss of 100 instead of 99.705 (found by losses_full,
+/// seed 2). Reference: f64 (f32 kernel), documented bound `8 + 2 gamma |ln q|` ULP.
+#[test]
+fn sigmoid_focal_soft_label_near_one_minus_ulp() {
+    let (x, t, gamma) = (100.0f32, 9.999999960041972e-13f32, 2.951206912e9f32);
+    let mut o = [0.0f32];
+    loss::sigmoid_focal_loss_none(&[x], &[t], 0.0, gamma, &mut o).unwrap();
+    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
+    // alpha = 0: alpha_t = 1 - t. ce = t softplus(-x) + (1 - t) softplus(x);
+    // q = (1 - t) sigma(x) + t sigma(-x).
+    let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
+    let q = (1.0 - td) * sig(xd) + td * sig(-xd);
+    let lq = (-td * sig(xd) + (1.0 - td) * sig(-xd)).ln_1p();
+    assert!((q.ln() - lq).abs() < 1e-15);
+    let want = (1.0 - td) * ce * (gd * lq).exp();
+    let bound = 8.0 + 2.0 * gd * lq.abs();
+    assert!(ulp_f32(o[0], want) <= bound, "{:e}, want {want:e}", o[0]);
+}
+
 #[test]
 #[ignore = "core bug: cross_entropy mean gradient factor A/D overflows before p_k scales it (fuzz finding)"]
 fn cross_entropy_mean_gradient_factor_overflow() {

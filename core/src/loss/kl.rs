@@ -23,7 +23,7 @@ pub(crate) fn kl_div_lane<L: Lane>(x: L, t: L, log_target: bool) -> (L, L) {
         let loss = if vmath::exp_all_plain(t) {
             et * (t - x)
         } else {
-            kl_log_target_wide(x, t)
+            kl_log_target_wide(x, t, et)
         };
         // t = -inf is a zero probability: 0 log 0 = 0 (PyTorch: NaN from 0 * inf).
         let loss = L::select(
@@ -60,18 +60,17 @@ fn check_batch(n: usize, batch: usize) -> Result<(), Error> {
     }
 }
 
-/// KL divergence loss (PyTorch `kl_div`), element-wise
-/// `e^t (t - x)` for a vector with a lane outside `exp`'s plain range. Lanes with `t` below
-/// `-(bias - 2) ln 2` need care: `e^t` alone would underflow (0, or a subnormal with few
-/// bits) although the product with a large `|t - x|` is a normal number (f32: `t = -104`,
-/// `x = -3e38` gives `2e-7`, not 0), and `t - x` itself may overflow (`t = -MAX`,
-/// `x = MAX`: `0 * inf`, a NaN; a fuzz finding).
-/// So `|t - x| = m 2^j` (`m` in `[1, 2)`, halved first if it overflows), `e^t` is formed
-/// scaled by `2^K` (normal down to where the result is below the subnormals), and the
-/// product `e^t 2^K m` is scaled back by `2^(j - K)` in two exact steps: the result is
-/// rounded where `e^t m` is, then once more only if it lands in the subnormals.
+/// `e^t (t - x)` (`et = e^t`) for a vector with a lane outside `exp`'s plain range.
+/// Lanes with `t` below `-(bias - 2) ln 2` need care: `e^t` alone would underflow (0, or a
+/// subnormal with few bits) although the product with a large `|t - x|` is a normal number
+/// (f32: `t = -104`, `x = -3e38` gives `2e-7`, not 0), and `t - x` itself may overflow
+/// (`t = -MAX`, `x = MAX`: `0 * inf`, a NaN; a fuzz finding). So `|t - x| = m 2^j` (`m` in
+/// `[1, 2)`, halved first if it overflows), `e^t` is formed scaled by `2^K` (normal down to
+/// where the result is below the subnormals), and the product `e^t 2^K m` is scaled back
+/// by `2^(j - K)` in two exact steps: the result is rounded where `e^t m` is, then once
+/// more only if it lands in the subnormals.
 #[inline(always)]
-fn kl_log_target_wide<L: Lane>(x: L, t: L) -> L {
+fn kl_log_target_wide<L: Lane>(x: L, t: L, et: L) -> L {
     let c = <L::Scalar as Float>::VM;
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let one = L::splat(<L::Scalar as Float>::ONE);
@@ -82,7 +81,7 @@ fn kl_log_target_wide<L: Lane>(x: L, t: L) -> L {
     // Lanes with e^t in the normal range (or above it, or NaN) keep the plain product: there
     // t - x cannot overflow for finite t and x (|t| < 1e31), and it is what the short path
     // computes, so every element's result stays independent of its neighbours.
-    let plain = vmath::exp(t) * (t - x);
+    let plain = et * (t - x);
     let low = t.lt(-(bias - two) * L::splat(c.ln2_hi));
     let finite = x.abs().lt(inf).and(t.abs().lt(inf));
     let d = t - x;
@@ -105,6 +104,7 @@ fn kl_log_target_wide<L: Lane>(x: L, t: L) -> L {
     L::select(low.and(finite), r, plain)
 }
 
+/// KL divergence loss (PyTorch `kl_div`), element-wise
 /// `ℓ_i = t_i (ln t_i - x_i)` for `log_target = false`, or
 /// `ℓ_i = e^{t_i} (t_i - x_i)` for `log_target = true`, where `x` (`input`) holds
 /// log-probabilities; reduced by `reduction`: [`Reduction::Mean`] is the mean over *all
