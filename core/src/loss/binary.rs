@@ -148,16 +148,11 @@ pub(crate) fn focal_lane<L: Lane>(x: L, t: L, at: L, g: L, gamma_zero: bool) -> 
     // whose logarithm is multiplied by gamma.
     let omt_lo = (one::<L>() - omt) - t;
     let u_lo = L::select(pos, omt_lo, zero());
-    let inner_hi = v.mul_add(e, u);
-    let inner = L::select(k, one(), inner_hi + u_lo);
+    let inner = L::select(k, one(), v.mul_add(e, u) + u_lo);
     let qg = if gamma_zero {
         one()
     } else {
-        // ln(hi + lo) = ln hi + lo / hi: the low part is below an ULP of hi, so adding it
-        // first would round it away (f32: t = 1e-12 at x = 100 gives q = 1 - 1e-12, and
-        // gamma = 3e9 turns the lost -1e-12 into a factor 0.997; a fuzz finding).
-        let lo_rel = L::select(k, zero(), u_lo / inner_hi);
-        let r_log = vmath::ln(L::select(k, one(), inner_hi)) + lo_rel - l;
+        let r_log = vmath::ln(inner) - l;
         let kx = L::select(k, ax, zero());
         // gamma ln q = -gamma k|x| + gamma R, with gamma k|x| exact in two parts: the power
         // keeps relative accuracy however small q is (no rounding of a large logarithm).
