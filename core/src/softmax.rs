@@ -991,7 +991,8 @@ pub(crate) fn row_stats1<B: Family, T: Float, U: Float>(row: &[T]) -> Stats {
 /// equal to the maximum get `c / S` directly (their term would be `e^{M - r}`, carrying an
 /// `exp` rounding that `e^0 = 1` does not have: `softmax([80, 0])[0]` is exactly 1 and a
 /// row of ties exactly `1/k`). Returns `false`, having written nothing, when `c` is so
-/// small that the factor's low part would lose bits below `T`'s normal range.
+/// small that the factor's low part would lose bits below `T`'s normal range, or so large
+/// that the factor exceeds `T`'s range.
 #[inline(always)]
 pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     src: Option<&[T]>,
@@ -1004,7 +1005,9 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     let f = exp_ref(fs.st.m, fs.r, fs.k, fs.grid, false) / STORE_SCALE;
     let (a, b) = (ih * c * f, il * c * f);
     let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32 + 2);
-    if !(a.abs() >= floor && a.is_finite()) {
+    // The factor goes to `T` lanes: beyond `T::MAX` (an f32 class weight of 7e20 times the
+    // stored terms' 2^60) its high part would be inf and an underflowed term times it NaN.
+    if !(a.abs() >= floor && a.abs() < T::MAX.to_f64()) {
         return false;
     }
     let (h, l) = split_t::<T>((a, b));
