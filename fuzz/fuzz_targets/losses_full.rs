@@ -964,8 +964,15 @@ fn bce_family<T: Float>(c: &Case) {
                     } else {
                         (tt, 1.0 - tt)
                     };
+                    // u + v = 1 exactly, so u + v e = 1 - v (1 - e): where that is >= 1/2 it
+                    // goes through log1p, which keeps a t below 2^-53 that 1 - t (in f64)
+                    // would drop (f32 t = 3.8e-44, x = 88.7: ln q = -(t + e) with e = 3e-39;
+                    // gamma = MAX makes the 1e-5 difference visible).
+                    let c = -libm::expm1(-xx.abs());
                     let lq = if uu == 0.0 {
                         libm::log(vv) - xx.abs() - libm::log1p(e)
+                    } else if vv * c <= 0.5 {
+                        libm::log1p(-vv * c) - libm::log1p(e)
                     } else {
                         libm::log(uu + vv * e) - libm::log1p(e)
                     };

@@ -589,15 +589,13 @@ fn kl_log_target_underflowing_exp_times_huge_difference() {
     }
 }
 
-/// Open (losses_full, seed 2): `sigmoid_focal_loss` with a soft label within an ULP of 0
-/// and a huge gamma: `q = 1 - p_t` is formed as `(1 - t) + lo` in one rounded sum, so the
-/// carried rounding error of `1 - t` (the whole `-1e-12` of `1 - 1e-12` in f32) is rounded
-/// away before the logarithm and `gamma ln q = -3e-3` becomes 0: 100 instead of 99.705.
-/// Forming `ln q` as `ln(hi) + lo/hi` fixed this input but lost accuracy at x = 88.7
-/// (f32, found by the CI fuzz run), so it was reverted. Reference: f64; documented bound
-/// `8 + 2 gamma |ln q|` ULP.
+/// losses_full, seed 2: `sigmoid_focal_loss` with a soft label within an ULP of 0 and a
+/// huge gamma formed `q = 1 - p_t` as `(1 - t) + lo` in one rounded sum, so the carried
+/// rounding error of `1 - t` (the whole `-1e-12` of `1 - 1e-12` in f32) was rounded away
+/// before the logarithm and `gamma ln q = -3e-3` became 0: 100 instead of 99.705. Now
+/// `ln q` comes from a two-part quotient (`focal_ln_q_rest`). Reference: f64; documented
+/// bound `8 + 2 gamma |ln q|` ULP.
 #[test]
-#[ignore = "core bug: sigmoid focal loss loses the rounding error of 1 - t for a soft label near 0 with a huge gamma (fuzz finding)"]
 fn sigmoid_focal_soft_label_near_one_minus_ulp() {
     let (x, t, gamma) = (100.0f32, 9.999999960041972e-13f32, 2.951206912e9f32);
     let mut o = [0.0f32];
@@ -614,6 +612,142 @@ fn sigmoid_focal_soft_label_near_one_minus_ulp() {
     let want = (1.0 - td) * ce * (gd * lq).exp();
     let bound = 8.0 + 2.0 * gd * lq.abs();
     assert!(ulp_f32(o[0], want) <= bound, "{:e}, want {want:e}", o[0]);
+}
+
+/// losses_full (CI, seed 1): `sigmoid_focal_loss` with a soft label and `gamma = 490`
+/// rounded `u + v e` to f32 before the logarithm, and `ln(0.865)` turns that half-ULP
+/// into 1.8 f32 epsilons of `ln q = -0.163`: 400 ULP off, beyond the `8 + 2 gamma |ln q|`
+/// = 167 documented. Reference: f64 (`ln q` through log1p, exact to f64 rounding).
+#[test]
+fn sigmoid_focal_soft_label_gamma_490() {
+    let (x, t, gamma) = (4.015625f32, 0.13725490868091583f32, 490.0f32);
+    let mut o = [0.0f32];
+    let mut g = [0.0f32];
+    loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g).unwrap();
+    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
+    let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
+    // q = 1 - p_t, p_t = t σ(x) + (1 - t) σ(-x) (no cancellation: both terms positive).
+    let lq = (-(td * sig(xd) + (1.0 - td) * sig(-xd))).ln_1p();
+    let qg = (gd * lq).exp();
+    let bound = 8.0 + 2.0 * gd * lq.abs();
+    assert!(
+        ulp_f32(o[0], ce * qg) <= bound,
+        "{:e}, want {:e}",
+        o[0],
+        ce * qg
+    );
+    // Gradient: q^γ [(σ - t) + γ ce (1 - 2t) σ σ̄ / q], scale of its terms.
+    let (s, sn) = (sig(xd), sig(-xd));
+    let second = gd * ce * (1.0 - 2.0 * td) * s * sn / lq.exp();
+    let want = qg * (((1.0 - td) * s - td * sn) + second);
+    let scale = qg * (((1.0 - td) * s).abs() + (td * sn).abs() + second.abs());
+    let err = (g[0] as f64 - want).abs() / ulp_of_f32(scale);
+    assert!(
+        err <= 10.0 + 2.0 * gd * lq.abs(),
+        "grad {:e}, want {want:e}",
+        g[0]
+    );
+}
+
+/// losses_full: `sigmoid_focal_loss` at f32 `x = 4.6`, `t = 3e-27`, `gamma = 1e4` has
+/// `q^gamma = 1.2e-43`, a subnormal with 7 bits, which the gradient multiplies by a bracket
+/// of 457: 0.6% off (found by `focal_soft_labels_large_gamma` in `loss_binary.rs` while
+/// fixing the above). `q^gamma` below the normal range is now scaled by `2^K` and the
+/// products rounded once at their own magnitude. Reference: f64.
+#[test]
+fn sigmoid_focal_subnormal_power_times_large_bracket() {
+    let (x, t, gamma) = (4.611749649047852f32, 3.0016652407655207e-27f32, 1e4f32);
+    let mut o = [0.0f32];
+    let mut g = [0.0f32];
+    loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g).unwrap();
+    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
+    let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
+    let lq = (-(td * sig(xd) + (1.0 - td) * sig(-xd))).ln_1p();
+    let qg = (gd * lq).exp();
+    let (s, sn) = (sig(xd), sig(-xd));
+    let second = gd * ce * (1.0 - 2.0 * td) * s * sn / lq.exp();
+    let want = qg * (((1.0 - td) * s - td * sn) + second);
+    assert!(want > 1e-41 && want < 1e-40, "{want:e}");
+    // One rounding into the subnormals (half a subnormal ULP) plus the documented relative
+    // part; before: 214 subnormal ULP.
+    let rel = (10.0 + 2.0 * gd * lq.abs()) * f32::EPSILON as f64 * want;
+    let err = (g[0] as f64 - want).abs();
+    assert!(
+        err <= rel + f32::from_bits(1) as f64,
+        "grad {:e}, want {want:e}",
+        g[0]
+    );
+    let wv = ce * qg;
+    let relv = (8.0 + 2.0 * gd * lq.abs()) * f32::EPSILON as f64 * wv;
+    assert!(
+        (o[0] as f64 - wv).abs() <= relv + f32::from_bits(1) as f64,
+        "{:e} vs {wv:e}",
+        o[0]
+    );
+}
+
+/// losses_full (seed 1, while fixing the above): with `gamma = 5.3e83` (f64) the exact
+/// product `gamma ln q` has a low part of 1e67, which entered `exp_scaled`'s reduction
+/// after its argument was clamped at -2000: `inf` instead of `q^gamma = 0`. Exact here:
+/// `ln q = ln(0.25 σ(-17.3) + 0.75 σ(17.3)) = -0.29`, so the loss and gradient are 0.
+#[test]
+fn sigmoid_focal_astronomical_gamma() {
+    let mut o = [1.0f64];
+    let mut g = [1.0f64];
+    let (alpha, gamma) = (0.24936293583581293, 5.256269572531288e83);
+    loss::sigmoid_focal_loss_none_with_grad(&[-17.3], &[0.25], alpha, gamma, &mut o, &mut g)
+        .unwrap();
+    assert_eq!((o[0], g[0]), (0.0, 0.0));
+    let mut o = [1.0f32];
+    let mut g = [1.0f32];
+    loss::sigmoid_focal_loss_none_with_grad(&[-17.3], &[0.25], 0.25, 3e38, &mut o, &mut g)
+        .unwrap();
+    assert_eq!((o[0], g[0]), (0.0, 0.0));
+}
+
+/// losses_full: `cross_entropy` (f32, no smoothing) with class weights of 7.5e20 gave a NaN
+/// gradient for a class whose probability underflows: the fast write pass multiplies the
+/// stored terms (scaled by 2^-60) by `A e^(r - M) 2^60 / S` in f32 lanes, here 4e38, which
+/// became inf, and `0 * inf` NaN. That pass now declines factors beyond `T::MAX` and the
+/// general pass runs. Exact: `p = (1/2, 1/2, e^-7e20)`, gradient `w_0 (p - e_0)`.
+#[test]
+fn cross_entropy_class_weight_beyond_fast_factor() {
+    let w = [
+        7.477080170718613e20f32,
+        7.477080170718613e20,
+        88.72283935546875,
+    ];
+    let x = [
+        7.477080170718613e20f32,
+        7.477080170718613e20,
+        4.150683222938118e19,
+    ];
+    let opts = loss::CrossEntropyOptions {
+        weight: Some(&w),
+        ignore_index: None,
+        label_smoothing: 0.0,
+    };
+    let mut o = [0.0f32];
+    let mut g = [0.0f32; 3];
+    loss::cross_entropy_none_with_grad(&x, &[0], 3, &opts, &mut o, &mut g).unwrap();
+    let w0 = w[0] as f64;
+    assert!(
+        ulp_f32(o[0], w0 * core::f64::consts::LN_2) <= 1.0,
+        "{:e}",
+        o[0]
+    );
+    assert!(
+        ulp_f32(g[0], -0.5 * w0) <= 1.0 && ulp_f32(g[1], 0.5 * w0) <= 1.0,
+        "{g:?}"
+    );
+    assert_eq!(g[2], 0.0);
+    let mut gs = [0.0f32; 3];
+    loss::cross_entropy_with_grad(&x, &[0], 3, &opts, Reduction::Sum, &mut gs).unwrap();
+    assert_eq!(gs, g);
 }
 
 #[test]

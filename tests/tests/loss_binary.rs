@@ -666,6 +666,87 @@ fn focal_f64_mpfr() {
     assert!(soft <= 1.0);
 }
 
+/// Soft labels with large gamma, where the rounding of `ln q` is multiplied by gamma: the
+/// documented `8 + 2 gamma |ln q|` ULP must hold with `q` near 1 (soft labels far below
+/// 1/2 on the confident side, `ln q` of order `t + e^-|x|`) and near 1/2. Random logits
+/// (uniform in [-100, 100], log-uniform magnitudes, [-8, 8]) against targets uniform, tiny
+/// (down to 1e-44, subnormal), within 1e-8 of 1 and in [0, 0.2]. f32 against the f64
+/// reference (its own error, `gamma |ln q| 2^-52`, is below 1e-6 of an f32 ULP for the
+/// gammas here), value and gradient; f64 against MPFR on a smaller sample.
+#[test]
+fn focal_soft_labels_large_gamma() {
+    let mut r = Rng::new(7);
+    let n = 200_000;
+    let mut xs = Vec::with_capacity(n);
+    let mut ts = Vec::with_capacity(n);
+    for i in 0..n {
+        let x = match i % 3 {
+            0 => r.uniform(-100.0, 100.0),
+            1 => r.uniform(-1.0, 1.0) * 10f64.powf(r.uniform(-6.0, 2.0)),
+            _ => r.uniform(-8.0, 8.0),
+        };
+        let t = match i % 4 {
+            0 => r.unit(),
+            1 => 10f64.powf(-r.uniform(0.0, 44.0)),
+            2 => 1.0 - 10f64.powf(-r.uniform(0.0, 8.0)),
+            _ => r.uniform(0.0, 0.2),
+        };
+        xs.push(x);
+        ts.push(t);
+    }
+    let x32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    let t32: Vec<f32> = ts.iter().map(|&v| v as f32).collect();
+    for &gamma in &[50.0f64, 490.0, 1e4, 1e6] {
+        let mut o = vec![0.0f32; n];
+        let mut g = vec![0.0f32; n];
+        loss::sigmoid_focal_loss_none_with_grad(&x32, &t32, -1.0, gamma as f32, &mut o, &mut g)
+            .unwrap();
+        let (mut worst, mut worst_g) = (0.0f64, 0.0f64);
+        for i in 0..n {
+            let (x, t) = (x32[i] as f64, t32[i] as f64);
+            if t == 0.0 || t == 1.0 {
+                continue;
+            }
+            let grow = 2.0 * gamma * focal_lnq(x, t).abs();
+            let u = ulp_f32(o[i], focal_ref(x, t, -1.0, gamma));
+            worst = worst.max(u / (FOCAL_SOFT.0 + grow));
+            let (v, sc) = focal_grad_ref(x, t, -1.0, gamma);
+            let allowed = (FOCAL_GRAD_SOFT.0 + grow) * ulp_of_f32(sc);
+            let rr = (g[i] as f64 - v).abs() / allowed.max(f32::from_bits(1) as f64);
+            if rr > 1.0 {
+                eprintln!(
+                    "DEBUG x {x:e} t {t:e} g {:e} want {v:e} scale {sc:e} rr {rr}",
+                    g[i]
+                );
+            }
+            worst_g = worst_g.max(rr);
+        }
+        eprintln!(
+            "focal f32 soft, gamma {gamma}: value {worst:.3}, gradient {worst_g:.3} of the bound"
+        );
+        assert!(worst <= 1.0 && worst_g <= 1.0);
+    }
+    // f64 against MPFR: every 20th input, finite references only.
+    let idx: Vec<usize> = (0..n).step_by(20).collect();
+    for &gamma in &[50.0f64, 1e4, 1e6] {
+        let x: Vec<f64> = idx.iter().map(|&i| xs[i]).collect();
+        let t: Vec<f64> = idx.iter().map(|&i| ts[i]).collect();
+        let mut o = vec![0.0f64; x.len()];
+        loss::sigmoid_focal_loss_none(&x, &t, -1.0, gamma, &mut o).unwrap();
+        let wants = par_map(&idx, |&i| focal_mp(xs[i], ts[i], -1.0, gamma));
+        let mut worst = 0.0f64;
+        for (j, want) in wants.iter().enumerate() {
+            if want.is_zero() || want.to_f64() < f64::MIN_POSITIVE {
+                continue;
+            }
+            let u = ulp_f64(o[j], want);
+            worst = worst.max(u / (FOCAL_SOFT.1 + 2.0 * gamma * focal_lnq(x[j], t[j]).abs()));
+        }
+        eprintln!("focal f64 soft, gamma {gamma}: {worst:.3} of the bound");
+        assert!(worst <= 1.0);
+    }
+}
+
 #[test]
 fn focal_saturation_and_small_gamma() {
     // Saturated probabilities with gamma < 1: finite, positive, relatively accurate.

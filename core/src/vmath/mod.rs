@@ -291,6 +291,32 @@ pub fn ln<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
+/// `ln(hi + lo) + kadj ln 2` for a value carried in two parts (`|lo| <= ulp(hi)`, as from
+/// TwoSum or an exact quotient): `lo` enters the reduction as the `lo / hi` correction, so a
+/// value within an ULP of 1 keeps its relative accuracy (`ln(1 - 1e-12)` is `-1e-12` in
+/// f32, where `ln(hi)` alone would give 0). Special values follow `hi` as in [`ln`];
+/// subnormal `hi` is lifted by `2^p` exactly.
+#[inline(always)]
+pub(crate) fn ln_dw<L: Lane>(hi: L, lo: L, kadj: L) -> L {
+    let c = vm::<L>();
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let min_pos = L::splat(<L::Scalar as Float>::MIN_POSITIVE);
+    let sub = hi.lt(min_pos);
+    let lift = L::splat(c.two_pow_mant);
+    let hs = L::select(sub, hi * lift, hi);
+    let ls = L::select(sub, lo * lift, lo);
+    let p = L::splat(<L::Scalar as Float>::from_f64(f64::from(
+        <L::Scalar as Float>::MANTISSA_DIGITS,
+    )));
+    let kadj = L::select(sub, kadj - p, kadj);
+    let hm = hs.max(min_pos);
+    let r = ln_core(hm, ls / hm, kadj);
+    let r = L::select(hi.eq(zero), L::splat(<L::Scalar as Float>::NEG_INFINITY), r);
+    let r = L::select(hi.lt(zero), L::splat(<L::Scalar as Float>::NAN), r);
+    let r = L::select(hi.is_inf().and(hi.gt(zero)), hi, r);
+    L::select(hi.is_nan().or(lo.is_nan()), hi + lo, r)
+}
+
 /// `ln(1 + u)` with relative accuracy near 0 (about 1 ULP, measured). `u = -1` gives `-inf`,
 /// `u < -1` NaN, `+inf` gives `+inf`.
 #[inline(always)]
