@@ -54,17 +54,26 @@ pub use nonlin::{Activation, ActivationStats, Squash};
 ///   mish 9.7 ns, softmax 2.6 ns, `cross_entropy_with_grad` 2.7 ns. A wake-and-join of a
 ///   sleeping rayon worker costs about 5-20 us, so a split cannot pay below ~10 us of work
 ///   per half: for relu that is above 64K elements, for gelu about 2K-4K.
-/// - The crossover of the two-way split could not be observed: the measurement machine (2
-///   cores) was shared with other builds (load average 6-10; two CPU-bound processes took
-///   2.4x the time of one), and `split2 / serial` stayed at 0.97-1.08 at every size up to
-///   256K for every kernel. Lowering the threshold for the expensive kernels is therefore
-///   not supported by a measurement, and raising it for relu is not either; 64K is kept
-///   as the value at which the cheapest kernel's work per half (~5 us) is of the order of
-///   the join cost, so the split costs at most a few percent where it does not gain.
+/// - The crossover of the two-way split could not be observed on the loaded machine (2
+///   cores shared with other builds, load average 6-10): `split2 / serial` stayed at
+///   0.97-1.08 at every size up to 256K for every kernel.
+/// - Rerun on the idle machine (load average below 1, nothing else running; three runs
+///   of the binary, default build): the best samples put the two-way split's 10% gain
+///   at 2K-8K elements for gelu, mish and the softmax / cross-entropy rows, 8K-256K for
+///   sigmoid, never for relu up to 256K; the medians moved between 2K and "none up to
+///   256K" from one run to the next, and in every run `split2` measured directly after
+///   the serial call was 4-13% slower than serial at 64K-128K elements, where this
+///   crate's own call at 64K was 0.53-0.85x of serial. The spread is the wake-up of a
+///   parked rayon worker (5-20 us), paid by whichever call runs first after it parked,
+///   not the work; a measurement that separates the two is needed before a per-class
+///   threshold (about 8K for gelu, mish and softmax rows) could be defended.
+/// - 64K is therefore kept: the value at which the cheapest kernel's work per half
+///   (~5 us) is of the order of the join cost, so the split costs at most a few percent
+///   where it does not gain, and at which every kernel's measured crossover (best
+///   samples) has been passed.
 ///
-/// Rerun the binary on an idle machine (and with `RUSTFLAGS='-C target-cpu=native'` in
-/// its own `CARGO_TARGET_DIR`) before changing this value; a per-class threshold (about
-/// 8K for gelu/mish/softmax rows) is the expected outcome there.
+/// Rerun the binary (and with `RUSTFLAGS='-C target-cpu=native'` in its own
+/// `CARGO_TARGET_DIR`) before changing this value.
 pub const PAR_THRESHOLD: usize = 1 << 16;
 
 /// Minimum elements per parallel chunk (a multiple of every lane width): 32K f32 elements
