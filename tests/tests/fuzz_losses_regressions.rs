@@ -600,18 +600,39 @@ fn sigmoid_focal_soft_label_near_one_minus_ulp() {
     let (x, t, gamma) = (100.0f32, 9.999999960041972e-13f32, 2.951206912e9f32);
     let mut o = [0.0f32];
     loss::sigmoid_focal_loss_none(&[x], &[t], 0.0, gamma, &mut o).unwrap();
-    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
-    // alpha = 0: alpha_t = 1 - t. ce = t softplus(-x) + (1 - t) softplus(x);
-    // q = (1 - t) sigma(x) + t sigma(-x).
+    // alpha = 0: alpha_t = 1 - t.
+    let r = focal_f64(x, t, gamma);
+    let want = (1.0 - t as f64) * r.value;
+    let bound = 8.0 + 2.0 * gamma as f64 * r.ln_q.abs();
+    assert!(ulp_f32(o[0], want) <= bound, "{:e}, want {want:e}", o[0]);
+}
+
+/// f64 reference of the f32 sigmoid focal loss with `alpha_t = 1` for the regression tests
+/// below: `ln q = log1p(-p_t)` with `p_t = t σ(x) + (1 - t) σ(-x)` a sum of positive terms
+/// (exact to f64 rounding), the value `ce q^γ` and the gradient
+/// `q^γ [(σ - t) + γ ce (1 - 2t) σ σ̄ / q]` with the magnitude of its terms.
+struct FocalRef {
+    value: f64,
+    grad: f64,
+    grad_scale: f64,
+    ln_q: f64,
+}
+
+fn focal_f64(x: f32, t: f32, gamma: f32) -> FocalRef {
+    let (x, t, gamma) = (x as f64, t as f64, gamma as f64);
     let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
     let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
-    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
-    let q = (1.0 - td) * sig(xd) + td * sig(-xd);
-    let lq = (-td * sig(xd) + (1.0 - td) * sig(-xd)).ln_1p();
-    assert!((q.ln() - lq).abs() < 1e-15);
-    let want = (1.0 - td) * ce * (gd * lq).exp();
-    let bound = 8.0 + 2.0 * gd * lq.abs();
-    assert!(ulp_f32(o[0], want) <= bound, "{:e}, want {want:e}", o[0]);
+    let (s, sn) = (sig(x), sig(-x));
+    let ce = t * sp(-x) + (1.0 - t) * sp(x);
+    let ln_q = (-(t * s + (1.0 - t) * sn)).ln_1p();
+    let qg = (gamma * ln_q).exp();
+    let second = gamma * ce * (1.0 - 2.0 * t) * s * sn / ln_q.exp();
+    FocalRef {
+        value: ce * qg,
+        grad: qg * (((1.0 - t) * s - t * sn) + second),
+        grad_scale: qg * (((1.0 - t) * s).abs() + (t * sn).abs() + second.abs()),
+        ln_q,
+    }
 }
 
 /// losses_full (CI, seed 1): `sigmoid_focal_loss` with a soft label and `gamma = 490`
@@ -624,31 +645,16 @@ fn sigmoid_focal_soft_label_gamma_490() {
     let mut o = [0.0f32];
     let mut g = [0.0f32];
     loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g).unwrap();
-    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
-    let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
-    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
-    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
-    // q = 1 - p_t, p_t = t σ(x) + (1 - t) σ(-x) (no cancellation: both terms positive).
-    let lq = (-(td * sig(xd) + (1.0 - td) * sig(-xd))).ln_1p();
-    let qg = (gd * lq).exp();
-    let bound = 8.0 + 2.0 * gd * lq.abs();
+    let r = focal_f64(x, t, gamma);
+    let grow = 2.0 * gamma as f64 * r.ln_q.abs();
     assert!(
-        ulp_f32(o[0], ce * qg) <= bound,
+        ulp_f32(o[0], r.value) <= 8.0 + grow,
         "{:e}, want {:e}",
         o[0],
-        ce * qg
+        r.value
     );
-    // Gradient: q^γ [(σ - t) + γ ce (1 - 2t) σ σ̄ / q], scale of its terms.
-    let (s, sn) = (sig(xd), sig(-xd));
-    let second = gd * ce * (1.0 - 2.0 * td) * s * sn / lq.exp();
-    let want = qg * (((1.0 - td) * s - td * sn) + second);
-    let scale = qg * (((1.0 - td) * s).abs() + (td * sn).abs() + second.abs());
-    let err = (g[0] as f64 - want).abs() / ulp_of_f32(scale);
-    assert!(
-        err <= 10.0 + 2.0 * gd * lq.abs(),
-        "grad {:e}, want {want:e}",
-        g[0]
-    );
+    let err = (g[0] as f64 - r.grad).abs() / ulp_of_f32(r.grad_scale);
+    assert!(err <= 10.0 + grow, "grad {:e}, want {:e}", g[0], r.grad);
 }
 
 /// losses_full: `sigmoid_focal_loss` at f32 `x = 4.6`, `t = 3e-27`, `gamma = 1e4` has
@@ -662,31 +668,26 @@ fn sigmoid_focal_subnormal_power_times_large_bracket() {
     let mut o = [0.0f32];
     let mut g = [0.0f32];
     loss::sigmoid_focal_loss_none_with_grad(&[x], &[t], -1.0, gamma, &mut o, &mut g).unwrap();
-    let (xd, td, gd) = (x as f64, t as f64, gamma as f64);
-    let sp = |z: f64| z.max(0.0) + (-z.abs()).exp().ln_1p();
-    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
-    let ce = td * sp(-xd) + (1.0 - td) * sp(xd);
-    let lq = (-(td * sig(xd) + (1.0 - td) * sig(-xd))).ln_1p();
-    let qg = (gd * lq).exp();
-    let (s, sn) = (sig(xd), sig(-xd));
-    let second = gd * ce * (1.0 - 2.0 * td) * s * sn / lq.exp();
-    let want = qg * (((1.0 - td) * s - td * sn) + second);
-    assert!(want > 1e-41 && want < 1e-40, "{want:e}");
+    let r = focal_f64(x, t, gamma);
+    assert!(r.grad > 1e-41 && r.grad < 1e-40, "{:e}", r.grad);
     // One rounding into the subnormals (half a subnormal ULP) plus the documented relative
     // part; before: 214 subnormal ULP.
-    let rel = (10.0 + 2.0 * gd * lq.abs()) * f32::EPSILON as f64 * want;
-    let err = (g[0] as f64 - want).abs();
+    let grow = 2.0 * gamma as f64 * r.ln_q.abs();
+    let tiny = f32::from_bits(1) as f64;
+    let eps = f32::EPSILON as f64;
+    let err = (g[0] as f64 - r.grad).abs();
     assert!(
-        err <= rel + f32::from_bits(1) as f64,
-        "grad {:e}, want {want:e}",
-        g[0]
+        err <= (10.0 + grow) * eps * r.grad + tiny,
+        "grad {:e}, want {:e}",
+        g[0],
+        r.grad
     );
-    let wv = ce * qg;
-    let relv = (8.0 + 2.0 * gd * lq.abs()) * f32::EPSILON as f64 * wv;
+    let err = (o[0] as f64 - r.value).abs();
     assert!(
-        (o[0] as f64 - wv).abs() <= relv + f32::from_bits(1) as f64,
-        "{:e} vs {wv:e}",
-        o[0]
+        err <= (8.0 + grow) * eps * r.value + tiny,
+        "{:e} vs {:e}",
+        o[0],
+        r.value
     );
 }
 
@@ -704,8 +705,7 @@ fn sigmoid_focal_astronomical_gamma() {
     assert_eq!((o[0], g[0]), (0.0, 0.0));
     let mut o = [1.0f32];
     let mut g = [1.0f32];
-    loss::sigmoid_focal_loss_none_with_grad(&[-17.3], &[0.25], 0.25, 3e38, &mut o, &mut g)
-        .unwrap();
+    loss::sigmoid_focal_loss_none_with_grad(&[-17.3], &[0.25], 0.25, 3e38, &mut o, &mut g).unwrap();
     assert_eq!((o[0], g[0]), (0.0, 0.0));
 }
 
