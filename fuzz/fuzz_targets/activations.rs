@@ -357,7 +357,8 @@ fn check64(k: &Kernel<f64>, x: f64, y: f64, d: f64, _: f64, _: f64) {
     }
     let der_name = format!("{}_derivative", k.name);
     for (name, got) in [(k.name, y), (der_name.as_str(), d)] {
-        let (Some(entry), Some(bud)) = (CATALOG.iter().find(|u| u.name == name), budget(name, "f64"))
+        let (Some(entry), Some(bud)) =
+            (CATALOG.iter().find(|u| u.name == name), budget(name, "f64"))
         else {
             panic!("{name}: no catalog entry or f64 budget");
         };
@@ -366,14 +367,28 @@ fn check64(k: &Kernel<f64>, x: f64, y: f64, d: f64, _: f64, _: f64) {
         }
         let want = (entry.mpfr)(&mp(x));
         let u = ulp_f64(got, &want);
-        assert!(u <= bud, "{name}({x:e}) = {got:e}: {u} ULP > {bud} (f64, MPFR {want})");
+        assert!(
+            u <= bud,
+            "{name}({x:e}) = {got:e}: {u} ULP > {bud} (f64, MPFR {want})"
+        );
     }
 }
 
 /// The kernels whose catalog entry (default parameters) is the kernel the fuzzer calls.
 const PARAMETER_FREE: [&str; 13] = [
-    "sigmoid", "tanh", "relu", "relu6", "selu", "gelu", "gelu_tanh", "silu", "mish",
-    "log_sigmoid", "hardsigmoid", "hardswish", "softsign",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "relu6",
+    "selu",
+    "gelu",
+    "gelu_tanh",
+    "silu",
+    "mish",
+    "log_sigmoid",
+    "hardsigmoid",
+    "hardswish",
+    "softsign",
 ];
 
 static CATALOG: std::sync::LazyLock<Vec<Unary>> = std::sync::LazyLock::new(unary_kernels);
