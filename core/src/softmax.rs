@@ -298,13 +298,21 @@ pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L, k: f64) -> L
 /// `(hi, lo) 2^-k` as lanes of `T`, and `k`: the factor to apply to [`term`]`(.., k)`.
 /// `k = WRITE_K` unless the scaled factor would lose bits below `T`'s normal range (a tiny
 /// gradient scale); then `k = 0`, and the outputs [`term`] flushes are below the subnormal
-/// range anyway.
+/// range anyway. Factors above `2^(WRITE_K - p - 3)` raise `k` (see the body).
 #[inline(always)]
 pub(crate) fn write_factor<B: Family, T: Float>(v: (f64, f64)) -> (Ln<B, T>, Ln<B, T>, f64) {
     let s = libm::ldexp(1.0, -(WRITE_K as i32));
     let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32);
-    let k = if (v.0 * s).abs() >= floor || v.0 == 0.0 {
+    let k = if v.0 == 0.0 {
         WRITE_K
+    } else if (v.0 * s).abs() >= floor {
+        // A large factor (cross-entropy with class weights over a small mean denominator)
+        // makes the outputs of flushed terms (below 2^-(bias - 2 + k)) representable:
+        // k = ilogb(v) + p + 3 puts them below half the smallest subnormal, up to k = bias
+        // (the largest that keeps e^0 2^k finite; callers route larger factors elsewhere).
+        let p = f64::from(T::MANTISSA_DIGITS);
+        let need = f64::from(libm::ilogb(v.0.abs()).saturating_add(3)) + p;
+        need.max(WRITE_K).min(T::VM.bias.to_f64())
     } else {
         0.0
     };
@@ -991,8 +999,8 @@ pub(crate) fn row_stats1<B: Family, T: Float, U: Float>(row: &[T]) -> Stats {
 /// equal to the maximum get `c / S` directly (their term would be `e^{M - r}`, carrying an
 /// `exp` rounding that `e^0 = 1` does not have: `softmax([80, 0])[0]` is exactly 1 and a
 /// row of ties exactly `1/k`). Returns `false`, having written nothing, when `c` is so
-/// small that the factor's low part would lose bits below `T`'s normal range, or so large
-/// that the factor exceeds `T`'s range.
+/// small that the factor's low part would lose bits below `T`'s normal range, or above 1
+/// (the stored terms' range is made for outputs `c p <= p`).
 #[inline(always)]
 pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     src: Option<&[T]>,
@@ -1001,6 +1009,12 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     c: f64,
     stored: bool,
 ) -> bool {
+    // The stored terms stay normal where an output c p >= the smallest normal needs them
+    // only for c <= 1 (softmax, a mean's gradient); a larger c (a weighted sum's w_t of
+    // 1e21) makes outputs of subnormal stored terms normal numbers, 300 ULP off.
+    if c > 1.0 || c.is_nan() {
+        return false;
+    }
     let (ih, il) = fs.st.inv_sum();
     let f = exp_ref(fs.st.m, fs.r, fs.k, fs.grid, false) / STORE_SCALE;
     let (a, b) = (ih * c * f, il * c * f);

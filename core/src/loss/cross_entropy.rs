@@ -593,7 +593,52 @@ fn ce_row_on<B: Family, T: Float>(
             let (ih, il) = st.inv_sum();
             let coef = (ih * a * gscale, il * a * gscale);
             let bw = gscale * eps / c;
-            let smooth = if eps > 0.0 || g.is_some() {
+            // Rows whose gradient entries can reach T's range go to the scalar path below
+            // (the lanes then only form the smoothing sum): the factor A s / S or the
+            // smoothing terms (ε/C) s w_c within a factor 2 of T::MAX. The lane passes form
+            // e^{x - M} 2^64 times the factor 2^-64 in two parts, and the low part's product
+            // overflows (to -inf) before the high part's (f32 factor 4.6e57: the max entry
+            // came out -inf, not +inf), and a difference of two terms beyond the range can
+            // still be in it (f64 weights 3.4e38 over D = 1e-300: inf - inf was NaN); and
+            // (ε/C) s itself can be beyond T (f32 subnormal weights: s = 5e41).
+            // (Factors up to 2^(bias - p - 2) are carried by the lanes with a larger scale
+            // exponent, see `write_factor`.)
+            let half = 0.5 * T::MAX.to_f64();
+            let lane_max = libm::ldexp(
+                1.0,
+                T::VM.bias.to_f64() as i32 - T::MANTISSA_DIGITS as i32 - 2,
+            );
+            let wide = g.is_some()
+                && (coef.0 >= lane_max || coef.0.is_nan() || bw * w_sum >= half || bw >= half);
+            let smooth = if wide {
+                let sm = if eps > 0.0 {
+                    normal_pass::<B, T>(row, &st, w, nu, coef, bw, true, None)
+                } else {
+                    0.0
+                };
+                let inv = st.inv_sum();
+                // Unscaled A and (ε/C) W (the row's weights times nu can overflow, and W
+                // itself: two f64 weights of MAX), the latter summed as (ε/C) w_c.
+                let wt0 = weight_of(w, k);
+                let ew = if w.is_some() {
+                    (0..row.len()).map(|j| eps / c * weight_of(w, j)).sum()
+                } else {
+                    eps
+                };
+                let a0 = (1.0 - eps) * wt0 + ew;
+                let sc = [gscale, nu];
+                let factors = WideFactors {
+                    a: Wide::new(&[a0, gscale, nu], inv),
+                    a_unscaled: Wide::new(&[a0], inv),
+                    smooth: Wide::new(&[ew, gscale, nu], inv),
+                    smooth_unscaled: Wide::new(&[ew], inv),
+                    one_minus_eps: 1.0 - eps,
+                    eps_c: eps / c,
+                    s: sc,
+                };
+                grad_row_wide(row, &st, k, w, nu, factors, g.as_deref_mut());
+                sm
+            } else if eps > 0.0 || g.is_some() {
                 let done = match (fast, g.as_deref_mut()) {
                     (Some(fs), Some(gr)) if plain => {
                         write_scaled_fast::<B, T>(Some(row), gr, &fs, a * gscale, true)
@@ -609,8 +654,11 @@ fn ce_row_on<B: Family, T: Float>(
                 0.0
             };
             // Target entry: p_t - 1 = expm1(log p_t) keeps relative accuracy when p_t ≈ 1.
-            if g.is_some() {
-                let pt = exp64(lp.0);
+            if g.is_some() && !wide {
+                // log p_t in two parts: the low part is up to ulp(log p_t), 7e-14 relative
+                // at log p_t = -634, which p_t W / w_t can magnify past the budget.
+                let e = exp64(lp.0);
+                let pt = e.mul_add(lp.1, e);
                 let gt = (1.0 - eps) * wt * expm1_64(lp.0 + lp.1) + eps / c * (pt * w_sum - wt);
                 set(&mut g, k, gscale * gt);
             }
@@ -623,7 +671,7 @@ fn ce_row_on<B: Family, T: Float>(
                 if total.is_finite() {
                     loss += eps / c * total;
                 } else {
-                    loss += smooth_wide(row, st.m, w, nu, eps, w_sum, lh + ll);
+                    loss += smooth_wide(row, st.m, w, nu, eps, lh + ll);
                 }
             }
             loss
@@ -651,42 +699,158 @@ fn ce_row_on<B: Family, T: Float>(
     }
 }
 
-/// `(ε/C) (W ln S + Σ_c w_c (M - x_c)) = (ε/C) Σ_c w_c (-log p_c)` of a normal row whose
-/// sum overflowed (a spread `M - x_c` beyond the type's range, or a product `w_c (M - x_c)`,
-/// `W ln S` or the sum beyond `f64`'s), although `ε/C` times it may be in range
-/// (f64 row `[MAX, 1, 0 x 14]` with `ε = 1.4e-309` is `0.23`). The rare path, scalar: every
-/// term is non-negative and is carried as a mantissa and a binary exponent (the difference
-/// halved, so that it cannot overflow, and exact by TwoSum), the terms are summed relative
-/// to the largest (compensated), and `ε` and the exponent are applied once at the end.
-/// `+inf` only where the result exceeds `f64`'s range. Weights are multiplied by `nu`, and
-/// `w_sum` is `W ν` already.
-fn smooth_wide<T: Float>(
+/// A positive factor `f_1 f_2 ... / S` (finite `f_i >= 0`) beyond `f64`'s range (or
+/// `T`'s), carried as a mantissa times `2^exp`, with `1/S = ih + il` in two parts.
+#[derive(Clone, Copy)]
+struct Wide {
+    mant: f64,
+    exp: i32,
+}
+
+impl Wide {
+    fn new(factors: &[f64], (ih, il): (f64, f64)) -> Wide {
+        let (mi, ei) = libm::frexp(ih);
+        let (mant, exp) = mant_exp(mi + mi * (il / ih), factors);
+        Wide {
+            mant,
+            exp: exp + ei,
+        }
+    }
+
+    /// `e^{dh + dl}` times the factor, rounded once at its own magnitude by the final
+    /// `ldexp` (so a product that is in range is finite and accurate however far the factor
+    /// is beyond it; `inf` only where the product itself overflows, 0 below the subnormals).
+    fn times_exp(self, dh: f64, dl: f64) -> f64 {
+        if dh == f64::NEG_INFINITY || self.mant == 0.0 {
+            return 0.0;
+        }
+        let n = libm::round(dh * core::f64::consts::LOG2_E);
+        // Beyond these the result is 0 or inf (the factor's exponent is within +-2500 for
+        // finite weights, 1/S and the mean's scale).
+        let total = n + f64::from(self.exp);
+        if total < -1200.0 {
+            return 0.0;
+        }
+        if total > 1200.0 {
+            return f64::INFINITY;
+        }
+        // fdlibm's ln 2 split: n LN2_HI is exact for |n| < 2^20 (its low 20 bits are 0).
+        const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
+        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+        let r = (dh - n * LN2_HI) - n * LN2_LO + dl;
+        libm::ldexp(libm::exp(r) * self.mant, total as i32)
+    }
+}
+
+/// `v f_1 f_2 ...` as a mantissa and an exponent (no overflow or underflow on the way).
+fn mant_exp(v: f64, factors: &[f64]) -> (f64, i32) {
+    let (mut m, mut e) = libm::frexp(v);
+    for &f in factors {
+        let (mf, ef) = libm::frexp(f);
+        m *= mf;
+        e += ef;
+    }
+    (m, e)
+}
+
+/// `v f_1 f_2 ...` rounded once at its own magnitude.
+fn scale_by(v: f64, factors: &[f64]) -> f64 {
+    let (m, e) = mant_exp(v, factors);
+    libm::ldexp(m, e)
+}
+
+/// The factors of a wide gradient row, from the unscaled weights (`nu` scaling can itself
+/// overflow a weight of 1e296 over a subnormal mean denominator): `A s / S` and
+/// `(ε/C) W s / S` (`s = gscale nu = 1/D`, in two factors), the same without `s` (where a
+/// difference has to be formed before scaling), and `1 - ε`, `ε/C`.
+#[derive(Clone, Copy)]
+struct WideFactors {
+    a: Wide,
+    a_unscaled: Wide,
+    smooth: Wide,
+    smooth_unscaled: Wide,
+    one_minus_eps: f64,
+    eps_c: f64,
+    s: [f64; 2],
+}
+
+impl WideFactors {
+    /// `p s (f / S)` minus `s (ε/C) w`: the scaled terms where both are in range, else the
+    /// difference formed unscaled and scaled once. (Where a scaled term overflows it is
+    /// above `MAX / s >= 1e-16` unscaled, since `s = 1/D <= 2^1074`, and a term that
+    /// could cancel it is as large: the unscaled difference is formed from normal terms.)
+    /// Both scaled terms would be inf where their difference may still be in range (f64
+    /// weights 3.4e38 over D = 1e-300: inf - inf was NaN).
+    fn entry(&self, scaled: Wide, unscaled: Wide, (dh, dl): (f64, f64), w: f64) -> f64 {
+        let t1 = scaled.times_exp(dh, dl);
+        // (ε/C) w itself may be subnormal (w = 4.5e-318): all three factors in one scaling.
+        let t2 = scale_by(w, &[self.eps_c, self.s[0], self.s[1]]);
+        if t1.is_finite() && t2.is_finite() {
+            t1 - t2
+        } else {
+            scale_by(unscaled.times_exp(dh, dl) - self.eps_c * w, &self.s)
+        }
+    }
+}
+
+/// The gradient row of a normal row whose factor `A s / S` (or `(ε/C) s`) is beyond the
+/// lane write passes' range (f64 class weights of 1e38 with a mean over weights of 1e-300,
+/// f32 ones of 3e38 over 1e-40): `g_j = p_j A s - (ε/C) w_j s`, target entry
+/// `(1-ε) w_t s expm1(log p_t) + (ε/C) s (p_t W - w_t)`, each `p_j (A s)` formed by
+/// [`Wide::times_exp`] from the exact difference `x_j - M`. Entries whose exact value is in
+/// range are finite (the lane passes gave `inf`, or NaN from `0 * inf`). The rare path,
+/// scalar; weights unscaled, `nu` only in `s` and in `w_t s`.
+#[allow(clippy::too_many_arguments)]
+fn grad_row_wide<T: Float>(
     row: &[T],
-    m: f64,
+    st: &Stats,
+    k: usize,
     w: Option<&[T]>,
     nu: f64,
-    eps: f64,
-    w_sum: f64,
-    ln_s: f64,
-) -> f64 {
-    // The terms of class j: w_j (M/2 - x_j/2) as two products (the TwoSum parts), each
-    // (mantissa product, exponent); plus W ln S / 2 (j = row.len()).
-    let terms = |j: usize| -> [(f64, i32); 2] {
-        let mul = |a: f64, b: f64| {
-            let ((ma, ea), (mb, eb)) = (libm::frexp(a), libm::frexp(b));
-            (ma * mb, ea + eb)
+    f: WideFactors,
+    g: Option<&mut [T]>,
+) {
+    let Some(g) = g else { return };
+    for (j, (o, &x)) in g.iter_mut().zip(row).enumerate() {
+        let d = two_sum(x.to_f64(), -st.m);
+        let wj = weight_of(w, j);
+        let v = if j == k {
+            // (1-ε) w_t s expm1(log p_t): w_t nu is at most D nu, so w_t s is at most 1.
+            let (lh, ll) = logp_normal(st, x);
+            let first = ((wj * nu) * f.s[0]) * f.one_minus_eps * expm1_64(lh + ll);
+            first + f.entry(f.smooth, f.smooth_unscaled, d, wj)
+        } else {
+            f.entry(f.a, f.a_unscaled, d, wj)
         };
-        match row.get(j) {
-            Some(&v) => {
-                let wj = weight_of(w, j) * nu;
-                let (h, l) = two_sum(0.5 * m, -0.5 * v.to_f64());
-                [mul(wj, h), mul(wj, l)]
-            }
-            None => [mul(w_sum, 0.5 * ln_s), (0.0, 0)],
-        }
+        *o = T::from_f64(v);
+    }
+}
+
+/// `(ε/C) (W ln S + Σ_c w_c (M - x_c)) = (ε/C) Σ_c w_c (-log p_c)` of a normal row whose
+/// sum overflowed (a spread `M - x_c` beyond the type's range, or a product `w_c (M - x_c)`,
+/// `W ln S`, `W` itself or the sum beyond `f64`'s), although `ε/C` times it may be in range
+/// (f64 row `[MAX, 1, 0 x 14]` with `ε = 1.4e-309` is `0.23`). The rare path, scalar: every
+/// term is non-negative and is carried as a mantissa and a binary exponent (the difference
+/// halved, so that it cannot overflow, and exact by TwoSum; `W ln S` as the per-class
+/// `w_c ln S`, since two f64 weights of `MAX` make `W` inf and `inf * 0` NaN), the terms
+/// are summed relative to the largest (compensated), and `ε` and the exponent are applied
+/// once at the end. `+inf` only where the result exceeds `f64`'s range. Weights are
+/// multiplied by `nu` here.
+fn smooth_wide<T: Float>(row: &[T], m: f64, w: Option<&[T]>, nu: f64, eps: f64, ln_s: f64) -> f64 {
+    // The terms of class j: w_j nu (M/2 - x_j/2) as two products (the TwoSum parts) and
+    // w_j nu ln S / 2, each (mantissa product, exponent).
+    let terms = |j: usize| -> [(f64, i32); 3] {
+        let mul = |a: f64, b: f64| {
+            let ((ma, ea), (mb, eb), (mn, en)) = (libm::frexp(a), libm::frexp(b), libm::frexp(nu));
+            (ma * mb * mn, ea + eb + en)
+        };
+        let wj = weight_of(w, j);
+        let v = row.get(j).map_or(0.0, |v| v.to_f64());
+        let (h, l) = two_sum(0.5 * m, -0.5 * v);
+        [mul(wj, h), mul(wj, l), mul(wj, 0.5 * ln_s)]
     };
     let mut top = i32::MIN;
-    for j in 0..=row.len() {
+    for j in 0..row.len() {
         for (mt, e) in terms(j) {
             if mt != 0.0 {
                 top = top.max(e);
@@ -697,7 +861,7 @@ fn smooth_wide<T: Float>(
         return 0.0;
     }
     let mut acc = (0.0, 0.0);
-    for j in 0..=row.len() {
+    for j in 0..row.len() {
         for (mt, e) in terms(j) {
             // Terms more than 2^1100 below the largest are below its rounding.
             acc = crate::softmax::dd_add_f64(acc, libm::ldexp(mt, (e - top).max(-1100)));
@@ -839,7 +1003,11 @@ pub fn cross_entropy_none<T: Float>(
 ///
 /// Accuracy of the gradient: within 4 ULP (f32) / 6 ULP (f64) of the exact value per entry,
 /// except where the smoothing term `(ε/C) w_k` cancels `p_k A`, where the error is at most
-/// that many ULP of `p_k A`.
+/// that many ULP of `p_k A`. This holds also where the factor `s A` is beyond the type's
+/// range while an entry is not (f64 class weights of 1e38 with a mean over weights of
+/// 1e-300): such rows are written by a scalar path that forms each `p_k s A` from
+/// `e^{x_k - M}` and the factor's mantissa and exponent, so an entry is `±inf` only where
+/// its exact value exceeds the range.
 ///
 /// # Errors
 /// As [`cross_entropy`], and [`Error::LengthMismatch`] naming `grad` unless it has the
