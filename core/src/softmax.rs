@@ -972,6 +972,11 @@ pub(crate) fn fast_stats<B: Family, T: Float, U: Float, const STORE: bool>(
     row: &[T],
     dst: &mut [T],
 ) -> Option<Fast> {
+    // The fast pass is a second copy of the online pass, there for speed; the flash-saving
+    // one-element lanes leave it out (the careful pass alone, within the same budgets).
+    if cfg!(feature = "scalar-lanes") {
+        return None;
+    }
     // f64 rows keep the TwoSum terms: their measured worst cases are those of the careful
     // pass, while the grid's were up to 0.5 ULP worse (an f64 row has no margin to spare).
     if T::MANTISSA_DIGITS < 53
