@@ -498,3 +498,52 @@ fn silu_errors() {
     let e = nonlin::swish_backward(&[1.0f64; 3], &[1.0; 2], 1.0, &mut [0.0; 3]).unwrap_err();
     assert!(e.to_string().contains("grad_out"));
 }
+
+/// Large `|x|` with a small `β`: `x e^z` (`z = βx`) is a normal number far beyond where
+/// `e^z` alone underflows (f32 `z` down to -192, f64 down to -1454). A fixed tail scale of
+/// `2^64` flushed `e^z 2^64` to 0 below f32 `z = -131` and f64 `z = -790`; the `activations`
+/// fuzzer found f64 `swish(-3.11e306; β = 4.04e-304) = 0` instead of `-8.18e-241`.
+#[test]
+fn swish_far_tail_with_large_x() {
+    let b32 = budgets::budget("swish", "f32").unwrap();
+    let b64 = budgets::budget("swish", "f64").unwrap();
+    let d64 = budgets::budget("swish_derivative", "f64").unwrap();
+    let mut worst = (0.0f64, 0.0f64, 0.0f64);
+    let zs = [
+        -65.0, -70.0, -90.0, -100.0, -120.0, -131.0, -140.0, -160.0, -180.0, -190.0, -192.5,
+        -200.0, -300.0, -1000.0,
+    ];
+    for x in [3.0e38f32, -3.0e38, 1.0e36, -1.0e35, 7.0e30, -2.0e20] {
+        for z in zs {
+            let beta = (z / x as f64) as f32;
+            let mut y = [0.0f32];
+            nonlin::swish(&[x], beta, &mut y).unwrap();
+            let u = ulp_f32(y[0], swish_ref(x as f64, beta as f64));
+            assert!(u <= b32, "swish({x:e}; {beta:e}) f32 = {:e}: {u} ULP", y[0]);
+            worst.0 = worst.0.max(u);
+        }
+    }
+    let zs64 = [
+        -65.0, -100.0, -700.0, -745.0, -790.0, -800.0, -1000.0, -1200.0, -1258.6, -1400.0,
+        -1450.0, -1454.0, -1460.0, -2000.0,
+    ];
+    for x in [-3.111801051070777e306, 1.7e308, -1.0e300, 1.0e250, -1.0e200, 1.0e100] {
+        for z in zs64 {
+            let beta = z / x;
+            let mut y = [0.0f64];
+            nonlin::swish(&[x], beta, &mut y).unwrap();
+            let u = ulp_f64(y[0], &swish_mp(&mp(x), beta));
+            assert!(u <= b64, "swish({x:e}; {beta:e}) f64 = {:e}: {u} ULP", y[0]);
+            worst.1 = worst.1.max(u);
+            nonlin::swish_derivative(&[x], beta, &mut y).unwrap();
+            let u = ulp_f64(y[0], &swish_derivative_mp(&mp(x), beta));
+            assert!(u <= d64, "swish'({x:e}; {beta:e}) f64 = {:e}: {u} ULP", y[0]);
+            worst.2 = worst.2.max(u);
+        }
+    }
+    // The fuzzer's input itself, against its MPFR value -8.1828719236688819e-241.
+    let mut y = [0.0f64];
+    nonlin::swish(&[-3.111801051070777e306], 4.044433380242714e-304, &mut y).unwrap();
+    assert!((y[0] / -8.182871923668882e-241 - 1.0).abs() < 1e-15, "{:e}", y[0]);
+    println!("swish far tail: f32 {:.3}, f64 {:.3}, f64' {:.3} ULP", worst.0, worst.1, worst.2);
+}

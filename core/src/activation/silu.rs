@@ -6,8 +6,10 @@
 //! `1 - σ`. Products and quotients carry their rounding errors (exact products, Fast2Sum
 //! for `1 + E`), so that the forward value keeps ≤ 2 ULP. In the negative tail `x·e^x`
 //! underflows while `e^x` alone is already subnormal (f32 `x < -87.3`): there `E` is
-//! computed scaled by `2^64` and the result scaled back at the very end, so the tail is
-//! rounded once, at its own magnitude (f32 `silu(-100) ≈ -3.72e-42`, correct to 1 ULP).
+//! computed scaled by `2^k` (`k >= 64`, growing with `|z|` so that `E 2^k` stays normal)
+//! and the result scaled back at the very end, so the tail is rounded once, at its own
+//! magnitude (f32 `silu(-100) ≈ -3.72e-42`, correct to 1 ULP; swish of a large `x` with
+//! a small `β` stays normal where `e^{βx}` alone is far below the range).
 //!
 //! # The zero of `silu'`
 //! `silu'` changes sign at `x0 = -1.2784645427610738` (the root of `1 + x + e^x = 0`).
@@ -54,18 +56,31 @@ fn parts<L: Lane>(zh: L, zl: L) -> Parts<L> {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let one = L::splat(<L::Scalar as Float>::ONE);
     let c64 = vmath::splat::<L>(64.0);
-    let big = vmath::splat::<L>(1000.0);
-    // Beyond |z| = 1000 every exponential here is 0; the low part (NaN when the split in
-    // two_prod overflows) is dropped there.
+    // Beyond |z| = 1000 (f32) / 1500 (f64) every result here is 0 (`|x| e^z` below half the
+    // smallest subnormal even for `|x| = MAX`); the low part (NaN when the split in two_prod
+    // overflows) is dropped there. Between 745 and 1455 an f64 `e^z` underflows while
+    // `x e^z` need not (swish of `x = -3e306` at `β = 4e-304`: `-8.2e-241`).
+    let big = vmath::splat::<L>(if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
+        1000.0
+    } else {
+        1500.0
+    });
     let ok = zh.abs().lt(big);
     let zl = L::select(ok, zl, zero);
     let pos = zh.ge(zero);
     let ah = L::select(ok, -zh.abs(), -big);
     let al = L::select(pos, -zl, zl);
     // Only z < 0 needs the scaled E (as a factor of the result); for z > 64 E is merely
-    // negligible next to 1.
+    // negligible next to 1. The scale 2^k keeps E 2^k near 2^-64 or above, a normal number
+    // however far the tail goes (a fixed 2^64 flushed f32 E below z = -131, where
+    // `x e^z` is still normal for large x), and the exact product x E 2^k finite.
     let tail = zh.lt(-c64);
-    let k = L::select(tail, c64, zero);
+    let kz = (-(ah * L::splat(<L::Scalar as Float>::VM.log2e))).floor() - c64;
+    // At most 2 bias - 6 (f32 248, f64 2040), where `scale_back`'s halves stay normal; the
+    // results needing more are 0.
+    let kmax =
+        L::splat(<L::Scalar as Float>::VM.bias) * vmath::splat::<L>(2.0) - vmath::splat::<L>(6.0);
+    let k = L::select(tail, kz.max(c64).min(kmax), zero);
     let es = vmath::exp_scaled(ah, al, k);
     let e = L::select(tail, zero, es);
     let d = one + e;
@@ -94,7 +109,7 @@ fn swish_core<L: Lane>(x: L, zh: L, zl: L) -> L {
     let nh = L::select(p.pos, xn, ph);
     let nl = L::select(p.pos, zero, pl);
     let r = vmath::div_dd(nh, nl, p.d, p.err);
-    let r = r * L::pow2i(L::select(huge, c64, zero) - p.k);
+    let r = scale_back(r, L::select(huge, c64, zero) - p.k);
     // ±inf: the limits x (z > 0), ±0 with the sign of x (z < 0), x/2 = x (z = 0).
     let r_inf = L::select(zh.lt(zero), zero.copysign(x), x);
     let r = L::select(x.is_inf(), r_inf, r);
@@ -128,7 +143,15 @@ fn silu_derivative_core<L: Lane>(zh: L, zl: L) -> L {
     let nh = L::select(p.pos, npos, ph);
     let nl = L::select(p.pos, zero, pl);
     let r = vmath::div_dd_sq(nh, nl, p.d, p.err);
-    r * L::pow2i(-p.k)
+    scale_back(r, -p.k)
+}
+
+/// `r 2^s` for an integer-valued `s` down to `-2 bias` (the tail's `2^-k` reaches `2^-2030`
+/// in f64): two normal powers of two, so only the last product rounds.
+#[inline(always)]
+fn scale_back<L: Lane>(r: L, s: L) -> L {
+    let s1 = (s * vmath::splat::<L>(0.5)).floor();
+    r * L::pow2i(s1) * L::pow2i(s - s1)
 }
 
 /// Lane kernel of [`silu`] (also the gate of SwiGLU).
