@@ -524,10 +524,17 @@ fn swish_far_tail_with_large_x() {
         }
     }
     let zs64 = [
-        -65.0, -100.0, -700.0, -745.0, -790.0, -800.0, -1000.0, -1200.0, -1258.6, -1400.0,
-        -1450.0, -1454.0, -1460.0, -2000.0,
+        -65.0, -100.0, -700.0, -745.0, -790.0, -800.0, -1000.0, -1200.0, -1258.6, -1400.0, -1450.0,
+        -1454.0, -1460.0, -2000.0,
     ];
-    for x in [-3.111801051070777e306, 1.7e308, -1.0e300, 1.0e250, -1.0e200, 1.0e100] {
+    for x in [
+        -3.111801051070777e306,
+        1.7e308,
+        -1.0e300,
+        1.0e250,
+        -1.0e200,
+        1.0e100,
+    ] {
         for z in zs64 {
             let beta = z / x;
             let mut y = [0.0f64];
@@ -537,13 +544,24 @@ fn swish_far_tail_with_large_x() {
             worst.1 = worst.1.max(u);
             nonlin::swish_derivative(&[x], beta, &mut y).unwrap();
             let u = ulp_f64(y[0], &swish_derivative_mp(&mp(x), beta));
-            assert!(u <= d64, "swish'({x:e}; {beta:e}) f64 = {:e}: {u} ULP", y[0]);
+            assert!(
+                u <= d64,
+                "swish'({x:e}; {beta:e}) f64 = {:e}: {u} ULP",
+                y[0]
+            );
             worst.2 = worst.2.max(u);
         }
     }
     // The fuzzer's input itself, against its MPFR value -8.1828719236688819e-241.
     let mut y = [0.0f64];
     nonlin::swish(&[-3.111801051070777e306], 4.044433380242714e-304, &mut y).unwrap();
-    assert!((y[0] / -8.182871923668882e-241 - 1.0).abs() < 1e-15, "{:e}", y[0]);
-    println!("swish far tail: f32 {:.3}, f64 {:.3}, f64' {:.3} ULP", worst.0, worst.1, worst.2);
+    assert!(
+        (y[0] / -8.182871923668882e-241 - 1.0).abs() < 1e-15,
+        "{:e}",
+        y[0]
+    );
+    println!(
+        "swish far tail: f32 {:.3}, f64 {:.3}, f64' {:.3} ULP",
+        worst.0, worst.1, worst.2
+    );
 }
