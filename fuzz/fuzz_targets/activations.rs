@@ -4,7 +4,7 @@
 //! - NaN out exactly where the input is NaN (backward: where input or gradient is NaN/inf);
 //! - forward outputs inside the function's range;
 //! - f32 results within the published ULP budget of the f64 scalar reference, f64 results
-//!   of the parameter-free kernels within their budget of the MPFR reference;
+//!   (at the fuzzed parameters) within their budget of an MPFR reference;
 //! - each element equals the one-element call (position independence);
 //! - `_inplace` equals the out-of-place call, bit for bit.
 #![no_main]
@@ -14,7 +14,8 @@ use libfuzzer_sys::fuzz_target;
 use nonlin::scalar as s;
 use nonlin_tests::budgets::budget;
 use nonlin_tests::catalog::{Unary, unary_kernels};
-use nonlin_tests::{mp, ulp_f64};
+use nonlin_tests::rug::Float as Mp;
+use nonlin_tests::{MPFR_PREC, mp, ulp_f64};
 
 #[derive(Arbitrary, Debug)]
 struct Case {
@@ -347,12 +348,34 @@ fn check32(k: &Kernel<f32>, x: f64, y: f64, d: f64, p1: f64, p2: f64) {
 
 /// The f64 kernels against MPFR (the libm-based scalar reference is itself only a few ULP
 /// accurate in f64): the parameter-free kernels through the tests' catalog of MPFR
-/// references and the budget table, the same ones `tests/` and the report measure. The
-/// parametrised ones (leaky_relu, elu, celu, swish, softplus, hardtanh) have catalog
-/// references only at their default parameters, which arbitrary parameters rarely hit:
-/// they keep the invariants above.
-fn check64(k: &Kernel<f64>, x: f64, y: f64, d: f64, _: f64, _: f64) {
-    if !x.is_finite() || !PARAMETER_FREE.contains(&k.name) {
+/// references and the budget table, the same ones `tests/` and the report measure; the
+/// parametrised ones (the catalog holds them at their default parameters only) through
+/// [`mpfr_param`] at the fuzzed parameters, against the same budget table.
+fn check64(k: &Kernel<f64>, x: f64, y: f64, d: f64, p1: f64, p2: f64) {
+    if !x.is_finite() {
+        return;
+    }
+    if !PARAMETER_FREE.contains(&k.name) {
+        let Some((want, want_der, der_excluded)) = mpfr_param(k.name, x, p1, p2) else {
+            panic!("{}: no MPFR reference", k.name);
+        };
+        let der_name = format!("{}_derivative", k.name);
+        for (name, got, want, skip) in [
+            (k.name, y, want, false),
+            (der_name.as_str(), d, want_der, der_excluded),
+        ] {
+            let Some(bud) = budget(name, "f64") else {
+                panic!("{name}: no f64 budget");
+            };
+            if skip {
+                continue;
+            }
+            let u = ulp_f64(got, &want);
+            assert!(
+                u <= bud,
+                "{name}({x:e}; {p1:e}, {p2:e}) = {got:e}: {u} ULP > {bud} (f64, MPFR {want})"
+            );
+        }
         return;
     }
     let der_name = format!("{}_derivative", k.name);
@@ -372,6 +395,77 @@ fn check64(k: &Kernel<f64>, x: f64, y: f64, d: f64, _: f64, _: f64) {
             "{name}({x:e}) = {got:e}: {u} ULP > {bud} (f64, MPFR {want})"
         );
     }
+}
+
+/// `σ(z)` in MPFR.
+fn sigmoid_mp(z: &Mp) -> Mp {
+    let e = Mp::with_val(MPFR_PREC, -z).exp();
+    Mp::with_val(MPFR_PREC, 1u32) / (e + 1u32)
+}
+
+/// MPFR references of the parametrised kernels at finite `x`, as each kernel's
+/// documentation states them (the branch at the kink as the kernel takes it): the value,
+/// the derivative, and whether the derivative is in its documented zero-crossing
+/// neighbourhood (an absolute bound there, not the ULP budget). Products and quotients of
+/// `x` with a parameter are exact at MPFR's 160 bits, as the kernels' contracts assume
+/// ("`βx` carried exactly", "the quotient `x / alpha` carried with its rounding error").
+fn mpfr_param(name: &str, x: f64, p1: f64, p2: f64) -> Option<(Mp, Mp, bool)> {
+    let xm = mp(x);
+    let one = || mp(1.0);
+    Some(match name {
+        "leaky_relu" => {
+            if x > 0.0 {
+                (xm, one(), false)
+            } else {
+                (xm * p1, mp(p1), false)
+            }
+        }
+        "elu" => {
+            if x > 0.0 {
+                (xm, one(), false)
+            } else {
+                let em1 = Mp::with_val(MPFR_PREC, xm.exp_m1_ref()) * p1;
+                (em1, xm.exp() * p1, false)
+            }
+        }
+        "celu" => {
+            if x > 0.0 {
+                (xm, one(), false)
+            } else {
+                let q = xm / p1;
+                let em1 = Mp::with_val(MPFR_PREC, q.exp_m1_ref()) * p1;
+                (em1, q.exp(), false)
+            }
+        }
+        "swish" => {
+            let z = Mp::with_val(MPFR_PREC, &xm * p1);
+            let s = sigmoid_mp(&z);
+            let value = Mp::with_val(MPFR_PREC, &xm * &s);
+            // σ(z)(1 + z(1 - σ(z))): zero near z = -1.2785, like silu'.
+            let der = Mp::with_val(MPFR_PREC, &z * (one() - &s) + 1u32) * &s;
+            let zf = z.to_f64();
+            (value, der, (-1.6..=-1.0).contains(&zf))
+        }
+        "softplus" => {
+            // max(x, 0) + ln(1 + e^{-β|x|}) / β (β > 0: the kernel refuses others).
+            let z = Mp::with_val(MPFR_PREC, &xm * p1);
+            let a = Mp::with_val(MPFR_PREC, z.abs_ref());
+            let t = Mp::with_val(MPFR_PREC, -a).exp().ln_1p() / p1;
+            let value = if x > 0.0 { t + &xm } else { t };
+            (value, sigmoid_mp(&z), false)
+        }
+        "hardtanh" => {
+            let (value, der) = if x < p1 {
+                (mp(p1), 0.0)
+            } else if x > p2 {
+                (mp(p2), 0.0)
+            } else {
+                (xm, if x > p1 && x < p2 { 1.0 } else { 0.0 })
+            };
+            (value, mp(der), false)
+        }
+        _ => return None,
+    })
 }
 
 /// The kernels whose catalog entry (default parameters) is the kernel the fuzzer calls.

@@ -8,6 +8,9 @@
 pub mod budgets;
 pub mod catalog;
 
+/// The MPFR bindings the references use, for callers that build their own (the fuzz targets).
+pub use rug;
+
 use rug::Float as Mp;
 use rug::float::Round;
 
