@@ -201,7 +201,7 @@ fn div_dd(d: f64, e: f64, t: f64) -> (f64, f64) {
 /// `e^{(a - b)/t}` (`a = -inf` gives 0), the difference and the quotient carried exactly to
 /// first order.
 #[inline]
-fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
+pub(crate) fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
     if a == f64::NEG_INFINITY {
         return 0.0;
     }

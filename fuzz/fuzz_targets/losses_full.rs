@@ -913,6 +913,16 @@ fn bce_family<T: Float>(c: &Case) {
                         return None;
                     }
                     let (spn, spp) = (softplus(-xx), softplus(xx));
+                    // Documented: an f64 element whose two weighted terms both overflow, with
+                    // opposite signs (a negative pos_weight), is NaN (f32 forms it in f64).
+                    let (ta, tb) = (wi * (pwi * tt) * spn, wi * (1.0 - tt) * spp);
+                    if T::MANTISSA_DIGITS >= 53
+                        && ta.abs() > T::MAX.to_f64()
+                        && tb.abs() > T::MAX.to_f64()
+                        && (ta > 0.0) != (tb > 0.0)
+                    {
+                        return None;
+                    }
                     let inner = coef(pwi * tt, spn) + coef(1.0 - tt, spp);
                     // The weight removes the element where it is 0 (documented limit).
                     let v = coef(wi, inner);
@@ -1396,15 +1406,16 @@ fn row_losses<T: Float>(c: &Case) {
                             vec![f64::INFINITY; cols],
                         ));
                     }
-                    // Reported (not fixed in core): a row whose spread M - x_c exceeds T's
-                    // range gives NaN or inf (cross_entropy's wide-range fallback for its
-                    // smoothing sum is not used by the probability-target form), and a
-                    // smoothed weighted target c_k beyond T's range times a zero -log p
-                    // gives NaN (inf * 0) for a finite loss. No value checked there.
+                    // f32 rows whose spread M - x_c or smoothed weighted targets c_k exceed
+                    // f32's range take the kernel's f64 fallback and are checked like the
+                    // others. For f64 rows this reference cannot form such a row's values
+                    // (its differences and products overflow f64), and the kernel documents
+                    // inf or NaN for c_k beyond f64::MAX: no value checked there.
                     let cmax = (0..cols)
                         .map(|j| (w_of(j) * ((1.0 - eps) * tr[j] + eps / cf)).abs())
                         .fold(0.0, f64::max);
-                    if spread(xs) > T::MAX.to_f64() || cmax > T::MAX.to_f64() / 4.0 {
+                    let wide = T::MANTISSA_DIGITS >= 53;
+                    if wide && (spread(xs) > T::MAX.to_f64() || cmax > T::MAX.to_f64() / 4.0) {
                         return Some(Ref::simple(
                             f64::NAN,
                             0.0,

@@ -1000,3 +1000,85 @@ fn cross_entropy_mean_gradient_factor_overflow() {
     }
     assert!(g[3].is_finite());
 }
+
+/// `losses_full` (a region it used to skip): f32 `cross_entropy_probs` rows whose spread
+/// `M - x_c` or weighted targets `c_k = w_k t_k` exceed `f32::MAX`. The lanes formed
+/// `M - x_c` and `c_k` in f32: a spread of 6e38 gave an infinite loss for a finite one, and
+/// `c_k = 6e38` at the maximum (where `M - x_k = 0`) gave NaN (`inf * 0`). Such rows are now
+/// computed in f64; checked against f64 references (exact here: `ln S` is 0 or a plain
+/// `ln(1 + e^-1)`).
+#[test]
+fn cross_entropy_probs_rows_beyond_f32_range() {
+    let bud = budget("cross_entropy_probs", "f32").unwrap();
+    let bud_g = budget("cross_entropy_probs_grad", "f32").unwrap();
+    let opts = loss::CrossEntropyOptions::<f32>::default();
+    // Spread 6e38: loss = 1e-10 (3e38 + 3e38) + 0.5 (3e38 - 0), every ln S term 0.
+    let x = [3.0e38f32, -3.0e38, 0.0];
+    let t = [0.5f32, 1e-10, 0.5];
+    let mut g = [0.0f32; 3];
+    let l = loss::cross_entropy_probs_with_grad(&x, &t, 3, &opts, Reduction::Sum, &mut g).unwrap();
+    let (m, t64) = (3.0e38f64, t.map(f64::from));
+    let want = t64[1] * (m + 3.0e38) + t64[2] * m;
+    assert!(ulp_f32(l, want) <= bud, "loss {l:e}, want {want:e}");
+    // grad_k = p_k A - t_k with p = (1, 0, 0) and A = Σ t.
+    let a: f64 = t64.iter().sum();
+    for (k, want) in [a - t64[0], -t64[1], -t64[2]].into_iter().enumerate() {
+        assert!(
+            ulp_f32(g[k], want) <= bud_g,
+            "grad[{k}] {:e}, want {want:e}",
+            g[k]
+        );
+    }
+    // A weighted target of 6e38 at the row's maximum: loss = 6e38 ln(1 + e^-1).
+    let w = [3.0e38f32, 1.0];
+    let opts = loss::CrossEntropyOptions {
+        weight: Some(&w),
+        ..Default::default()
+    };
+    let (x, t) = ([1.0f32, 0.0], [2.0f32, 0.0]);
+    let l =
+        loss::cross_entropy_probs_with_grad(&x, &t, 2, &opts, Reduction::Sum, &mut g[..2]).unwrap();
+    let c0 = 2.0 * 3.0e38f64;
+    let ln_s = libm::log1p(libm::exp(-1.0));
+    assert!(
+        ulp_f32(l, c0 * ln_s) <= bud,
+        "loss {l:e}, want {:e}",
+        c0 * ln_s
+    );
+    let p0 = 1.0 / (1.0 + libm::exp(-1.0));
+    for (k, want) in [p0 * c0 - c0, (1.0 - p0) * c0].into_iter().enumerate() {
+        assert!(
+            ulp_f32(g[k], want) <= bud_g,
+            "grad[{k}] {:e}, want {want:e}",
+            g[k]
+        );
+    }
+}
+
+/// `losses_full` (seed 5): f32 `bce_with_logits` with a negative `pos_weight` and a weight
+/// of `-f32::MAX` (`x = 2, t = 0.25, pw = -103.97`): both weighted terms overflowed with
+/// opposite signs and their sum was NaN; the exact loss is `5.8e38`, `+inf` in f32. Where
+/// the two overflowing terms cancel into range (`x = 1, t = 0.2, pw = -20`: `6.9e37`), the
+/// result is finite; the terms carry their f32 softplus roundings, so the bound is taken
+/// relative to the terms, `4 * 2^-24 * (|A| + |B|)`.
+#[test]
+fn bce_with_logits_opposite_overflowing_terms() {
+    let mut o = [0.0f32; 9];
+    let cases: [(f32, f32, f32); 2] = [(2.0, 0.25, -103.97207), (1.0, 0.2, -20.0)];
+    for (x, t, pw) in cases {
+        let w = -f32::MAX;
+        loss::bce_with_logits_none(&[x; 9], &[t; 9], Some(&[w; 9]), Some(&[pw]), &mut o).unwrap();
+        let (x, t, w, pw) = (x as f64, t as f64, w as f64, pw as f64);
+        let spn = libm::log1p(libm::exp(-x));
+        let (a, b) = (w * pw * t * spn, w * (1.0 - t) * (x + spn));
+        let want = a + b;
+        for &v in &o {
+            if want.abs() > f32::MAX as f64 {
+                assert_eq!(v, f32::INFINITY.copysign(want as f32), "want {want:e}");
+            } else {
+                let tol = 4.0 * libm::ldexp(1.0, -24) * (a.abs() + b.abs());
+                assert!((v as f64 - want).abs() <= tol, "{v:e}, want {want:e}");
+            }
+        }
+    }
+}

@@ -107,7 +107,30 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L) -> (L, L) {
     let omt = one::<L>() - t;
     // The weight goes into each term's product (not onto the unweighted sum, which can
     // overflow for finite inputs: x = -f32::MAX, pw t = 24, w = 1e-10 is 8e29, not inf).
-    let loss = weighted(w, pwt, sp_neg) + weighted(w, omt, sp_pos);
+    let (a, b) = (weighted(w, pwt, sp_neg), weighted(w, omt, sp_pos));
+    let loss = a + b;
+    // Both terms overflowed with opposite signs (a negative pos_weight: f32 x = 2, t = 0.25,
+    // w = -MAX, pw = -104 is 5.8e38, not NaN): for f32 the lane is formed again in f64,
+    // where every product of three f32 is finite, and rounded once. (An f64 element there
+    // stays NaN, as documented.)
+    let clash = a.is_inf().and(b.is_inf()).and(loss.is_nan());
+    let loss = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 && L::count(clash) > 0 {
+        let (mut la, aa, ba) = (loss.to_array(), a.to_array(), b.to_array());
+        let (wa, pa, oa) = (w.to_array(), pwt.to_array(), omt.to_array());
+        let (na, qa) = (sp_neg.to_array(), sp_pos.to_array());
+        for (i, l) in la.as_mut().iter_mut().enumerate() {
+            let at = |v: &<L as Lane>::Array| v.as_ref().get(i).map_or(0.0, |e| e.to_f64());
+            let (ai, bi) = (at(&aa), at(&ba));
+            if ai.is_infinite() && bi.is_infinite() && (ai + bi).is_nan() {
+                let wi = at(&wa);
+                let v = wi * at(&pa) * at(&na) + wi * at(&oa) * at(&qa);
+                *l = <L::Scalar as Float>::from_f64(v);
+            }
+        }
+        L::from_array(la)
+    } else {
+        loss
+    };
     // d/dx: (1 - t) σ(x) - pw t σ(-x); each product keeps relative accuracy in both tails.
     let g = w * (omt * s - pwt * sn);
     (loss, g)
@@ -407,7 +430,10 @@ fn bce_logits_checks<T: Float>(
 /// is multiplied into each term (largest and smallest factor first), not onto their sum,
 /// so finite inputs give a finite loss wherever the exact loss is in range (f32
 /// `x = -MAX, t = 0.25, pw = 96, w = 1e-10` is `8.2e29`; with `w = 0` it is 0, not NaN);
-/// `+inf` only where the exact loss exceeds the range.
+/// `+inf` only where the exact loss exceeds the range. A negative `pos_weight` makes the
+/// two terms of opposite sign: where both overflow, f32 forms the element in f64 (finite
+/// or `±inf` as the exact value is); f64 gives NaN there. Such terms cancel, so the bound
+/// below is then relative to the larger term, not to their difference.
 ///
 /// Accuracy (per element term, `t` in `[0, 1]`, weights 1): f32 ≤ 3 ULP, f64 ≤ 3 ULP
 /// (measured 2.5 and 1.9 in `tests/tests/loss_binary.rs`); each weight adds one rounding. The reduced

@@ -37,8 +37,9 @@ use crate::lane::Lane;
 use crate::lane::{Family, LaneFn};
 use crate::reduce::sum_f64;
 use crate::softmax::{
-    Acc, Kind, Stats, check_cols, clean, exp64, expm1_64, fast_stats, ln64, load_full, load_pad,
-    log1p64, row_stats, term, two_sum, two_sum_l, write_factor, write_scaled_fast, zero,
+    Acc, Kind, Stats, check_cols, clean, dd_add, dd_add_f64, exp_diff64, exp64, expm1_64,
+    fast_stats, ln64, load_full, load_pad, log1p64, row_stats, term, two_prod, two_sum, two_sum_l,
+    write_factor, write_scaled_fast, zero,
 };
 
 /// The lane of element type `T` on backend `B`.
@@ -1150,6 +1151,9 @@ fn ce_probs_row_on<B: Family, T: Float>(
             }
             let (bh, bl) = b.total();
             let (lh, ll) = st.log_sum();
+            if !(a.is_finite() && bh.is_finite()) {
+                return ce_probs_row_wide(row, tr, w, eps, gscale, &st, g);
+            }
             // ℓ = Σ c_k (ln S - (x_k - M)) = A ln S + B.
             a * (lh + ll) + (bh + bl)
         }
@@ -1168,6 +1172,52 @@ fn ce_probs_row_on<B: Family, T: Float>(
             loss
         }
     }
+}
+
+/// [`ce_probs_row_on`] for a normal row whose lanes overflowed: a spread `M - x_k` beyond
+/// `T::MAX` (f32 `[3e38, -3e38]`: the difference is inf in the lanes, while `c_k (M - x_k)`
+/// may be a finite loss), or a smoothed weighted target `c_k` or their sum `A` beyond
+/// `T::MAX` (f32 weights of 1e38: `inf * 0` gave NaN for a finite loss). In scalar `f64`,
+/// where every `f32` case is finite: `A = Σ c_k` and `B = Σ c_k (M - x_k)` in double-double,
+/// the differences halved (`2 Σ c_k (M/2 - x_k/2)`) so that an `f64` row's spread stays
+/// finite too; `p_k = e^{x_k - M} / S` with the difference carried exactly. An `f64` row
+/// whose `c_k` or `A` exceed `f64::MAX` still gives inf or NaN (documented on
+/// [`cross_entropy_probs`]).
+#[cold]
+#[inline(never)]
+fn ce_probs_row_wide<T: Float>(
+    row: &[T],
+    tr: &[T],
+    w: Option<&[T]>,
+    eps: f64,
+    gscale: f64,
+    st: &Stats,
+    mut g: Option<&mut [T]>,
+) -> f64 {
+    let c = row.len() as f64;
+    let ck = |j: usize, t: T| ((1.0 - eps) * t.to_f64() + eps / c) * weight_of(w, j);
+    let (mut a, mut b) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
+    let hm = 0.5 * st.m;
+    for (j, (&x, &t)) in row.iter().zip(tr).enumerate() {
+        let cj = ck(j, t);
+        a = dd_add_f64(a, cj);
+        if cj != 0.0 {
+            let (p, pe) = two_prod(cj, hm - 0.5 * x.to_f64());
+            b = dd_add(b, (p, if pe.is_finite() { pe } else { 0.0 }));
+        }
+    }
+    let a = a.0 + a.1;
+    let (lh, ll) = st.log_sum();
+    let loss = a * (lh + ll) + 2.0 * (b.0 + b.1);
+    if g.is_some() {
+        let (ih, il) = st.inv_sum();
+        let f = (ih + il) * a * gscale;
+        for (j, (&x, &t)) in row.iter().zip(tr).enumerate() {
+            let e = exp_diff64(x.to_f64(), st.m, 1.0);
+            set(&mut g, j, e * f - gscale * ck(j, t));
+        }
+    }
+    loss
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1211,6 +1261,10 @@ fn ce_probs_engine<T: Float>(
 /// target probability of 0 contributes 0 even where `log p = -inf`.
 ///
 /// Accuracy: 4 ULP (f32) / 6 ULP (f64) for targets without cancellation between classes.
+/// Rows whose spread `max - x_c` or weighted targets `w_c t'_c` exceed `T::MAX` are
+/// computed in `f64` (f32 `[3e38, -3e38]` with a target of `1e-10` on the second entry
+/// gives a finite loss); an `f64` row whose `w_c t'_c` or their sum exceed `f64::MAX`
+/// gives inf or NaN.
 ///
 /// # Errors
 /// [`Error::InvalidShape`] for `cols`; [`Error::LengthMismatch`] naming `target` (must
