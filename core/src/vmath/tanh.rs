@@ -71,8 +71,9 @@ pub fn tanh<L: Lane>(x: L) -> L {
 }
 
 /// `exp(hi + lo) · 2^k` with a single final rounding at the scaled magnitude: measured
-/// like [`super::exp`] (≤ 1 ULP), for integer-valued `k` with `|k| <= 200` (f32; `|k| <= 2000` in f64: `k ln2_hi` must be
-/// exact), finite `lo`
+/// like [`super::exp`] (≤ 1 ULP), for integer-valued `k` with `|k| <= 2 bias` (`k` only
+/// joins the exponent `n + k`, which must stay an exact integer; swish's tail uses up to
+/// 248 in f32 and 2040 in f64), finite `lo`
 /// with `|lo| <= ulp(hi)` (and `|lo| <= 1` for `|hi| > 2000`, where `hi` is clamped), and `hi` finite (a NaN `hi` gives an unspecified finite value:
 /// callers restore NaN). Results beyond the type's range are `0` or `+inf`.
 ///
