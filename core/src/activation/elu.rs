@@ -245,7 +245,7 @@ fn scaled_expm1<L: Lane>(t_hi: L, t_lo: L, sc: Scale<L>) -> L {
 #[inline(always)]
 fn tiny_threshold<L: Lane>() -> L {
     let p = <L::Scalar as Float>::MANTISSA_DIGITS as i32;
-    splat::<L>(libm::ldexp(1.0, -(p + 2)))
+    splat::<L>(crate::vmath::pow2(-(p + 2)))
 }
 
 /// Lane kernel of [`elu`]; `alpha` split by [`Scale::new`], `alpha_l` the plain value.
@@ -341,22 +341,21 @@ pub(crate) fn selu_lane<L: Lane>(x: L) -> L {
     // rounding.
     // Above 2^(bias/2) the product is formed on x 2^-K and scaled back (exactly), so that
     // the split of a non-fused exact product cannot overflow.
-    let vm = <L::Scalar as Float>::VM;
-    let kbig = libm::floor(vm.bias.to_f64() / 2.0) as i32;
-    let big = x.gt(splat::<L>(libm::ldexp(1.0, kbig)));
-    let xp = L::select(big, x * splat::<L>(libm::ldexp(1.0, -kbig)), x);
+    let kbig = crate::vmath::half_bias::<L>();
+    let big = x.gt(splat::<L>(crate::vmath::pow2(kbig)));
+    let xp = L::select(big, x * splat::<L>(crate::vmath::pow2(-kbig)), x);
     let (lh, ll) = (L::splat(lh), L::splat(ll));
     let (p, pl) = L::two_prod(lh, xp);
     let pos = p + (pl + ll * xp);
     // At +inf the split gives NaN: keep the plain product there.
     let pos = L::select(pos.is_nan(), p, pos);
-    let pos = L::select(big, pos * splat::<L>(libm::ldexp(1.0, kbig)), pos);
+    let pos = L::select(big, pos * splat::<L>(crate::vmath::pow2(kbig)), pos);
     // Tiny |x|, either sign: c x (1 + [x < 0] x/2) with c = λ or λα, computed on x scaled by
     // 2^(2p) so that the exact product's low part does not underflow, then scaled back
     // (exact for normal results, one rounding into the subnormals).
     let pd = <L::Scalar as Float>::MANTISSA_DIGITS as i32;
-    let up = splat::<L>(libm::ldexp(1.0, 2 * pd));
-    let down = splat::<L>(libm::ldexp(1.0, -2 * pd));
+    let up = splat::<L>(crate::vmath::pow2(2 * pd));
+    let down = splat::<L>(crate::vmath::pow2(-2 * pd));
     let xs = x * up;
     let ch = L::select(pos_x, lh, L::splat(la));
     let cl = L::select(pos_x, ll, L::splat(la_lo));

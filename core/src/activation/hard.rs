@@ -86,7 +86,7 @@ pub(crate) fn hardswish_lane<L: Lane>(x: L) -> L {
     // exact (or one correct rounding into the subnormals), where the products above would
     // underflow.
     let p_digits = <L::Scalar as Float>::MANTISSA_DIGITS as i32;
-    let tiny = x.abs().lt(c::<L>(libm::ldexp(1.0, -(p_digits + 16))));
+    let tiny = x.abs().lt(c::<L>(crate::vmath::pow2(-(p_digits + 16))));
     let r = L::select(tiny, x * c::<L>(0.5), r);
     let r = L::select(x.ge(three), x, r);
     // x <= -3 (and -inf): -0.0, the sign PyTorch's x * 0 / 6 gives for finite x; PyTorch

@@ -18,6 +18,29 @@ pub(crate) fn splat<L: Lane>(v: f64) -> L {
     L::splat(<L::Scalar as Float>::from_f64(v))
 }
 
+/// `2^k` as a constant expression, for `k` in the normal exponent range of `f64`
+/// (`-1022..=1023`; clamped to it). The kernels' scaling constants go through this rather
+/// than `libm::ldexp`, which the optimiser does not always fold: left as a call inside a lane
+/// kernel it ran once per vector (softsign' and selu ran at a fifth of their speed).
+#[inline(always)]
+pub(crate) const fn pow2(k: i32) -> f64 {
+    let k = if k < -1022 {
+        -1022
+    } else if k > 1023 {
+        1023
+    } else {
+        k
+    };
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// `floor(bias / 2)` of the lane's type (63 for `f32`, 511 for `f64`): `2^±` of it are
+/// normal, and so is the square of anything between them.
+#[inline(always)]
+pub(crate) fn half_bias<L: Lane>() -> i32 {
+    (<L::Scalar as Float>::VM.bias.to_f64() as i32) / 2
+}
+
 #[inline(always)]
 fn vm<L: Lane>() -> crate::float::VmConsts<L::Scalar> {
     <L::Scalar as Float>::VM
@@ -331,12 +354,9 @@ pub fn log1p<L: Lane>(u: L) -> L {
     let r = ln_core(mm, err / mm, zero);
     // |u| below half an ulp of 1: m == 1 and the answer is u itself (keeps -0.0 and tiny
     // subnormals exact).
-    let tiny = u
-        .abs()
-        .lt(L::splat(<L::Scalar as Float>::from_f64(libm::ldexp(
-            1.0,
-            -(<L::Scalar as Float>::MANTISSA_DIGITS as i32),
-        ))));
+    let tiny = u.abs().lt(splat::<L>(pow2(
+        -(<L::Scalar as Float>::MANTISSA_DIGITS as i32),
+    )));
     let r = L::select(tiny, u, r);
     let r = L::select(u.eq(-one), L::splat(<L::Scalar as Float>::NEG_INFINITY), r);
     let r = L::select(u.lt(-one), L::splat(<L::Scalar as Float>::NAN), r);
