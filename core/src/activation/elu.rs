@@ -64,7 +64,7 @@ fn ln2_parts<T: Float>() -> (T, T, T) {
 
 /// A scale factor `a` split as `m * 2^k` with `|m|` in `[1, 2)` (or `m = 0`), `m_lo`
 /// carrying the factor's second half when it is given to twice the precision, and
-/// `inv1 * inv2 = 2^-k` (two normal factors).
+/// `inv1 * inv2 = 2^-k` (two normal factors), and `recip` the rounded `1/m`.
 #[derive(Clone, Copy)]
 struct Scale<L: Lane> {
     m: L,
@@ -72,6 +72,7 @@ struct Scale<L: Lane> {
     k: L,
     inv1: L,
     inv2: L,
+    recip: L,
 }
 
 /// The scalars of a [`Scale`], computed once per call and splatted in the kernel.
@@ -82,6 +83,7 @@ struct ScaleParts<T> {
     k: T,
     inv1: T,
     inv2: T,
+    recip: T,
 }
 
 impl<T: Float> ScaleParts<T> {
@@ -98,6 +100,7 @@ impl<T: Float> ScaleParts<T> {
             k: t(k as f64),
             inv1: t(libm::ldexp(1.0, k1)),
             inv2: t(libm::ldexp(1.0, -k - k1)),
+            recip: if f == 0.0 { T::ZERO } else { t(0.5 / f) },
         }
     }
 
@@ -109,6 +112,7 @@ impl<T: Float> ScaleParts<T> {
             k: L::splat(self.k),
             inv1: L::splat(self.inv1),
             inv2: L::splat(self.inv2),
+            recip: L::splat(self.recip),
         }
     }
 }
@@ -128,6 +132,7 @@ impl<L: Lane> Scale<L> {
             k: L::splat(<L::Scalar as Float>::ZERO),
             inv1: one,
             inv2: one,
+            recip: L::splat(<L::Scalar as Float>::ONE / m),
         }
     }
 }
@@ -388,7 +393,10 @@ fn celu_quotient<L: Lane>(x: L, sc: Scale<L>) -> (L, L) {
     let xs = x * sc.inv1 * sc.inv2;
     let q = xs / sc.m;
     let (p, pl) = L::two_prod(q, sc.m);
-    let ql = ((xs - p) - pl) / sc.m;
+    // The remainder is exact and the low part only needs a few bits: a product with the
+    // rounded reciprocal (relative error 2^-p of a term below half an ULP of q) replaces a
+    // second division.
+    let ql = ((xs - p) - pl) * sc.recip;
     let ql = L::select(ql.is_nan().or(ql.is_inf()), splat::<L>(0.0), ql);
     (q, ql)
 }
