@@ -393,14 +393,53 @@ pub fn assert_within(name: &str, w: &Worst, budget: f64) {
     );
 }
 
+/// Values the position-independence checks mix into their pools: tails, tiny and huge
+/// magnitudes, signed zeros, infinities and NaN (each taken by some kernel's general form),
+/// and the zero crossing of `silu'`.
+const SPECIALS_F32: [f32; 12] = [
+    -200.0,
+    -90.0,
+    -1.278_464_5,
+    -1e-30,
+    1e-40,
+    -0.0,
+    0.0,
+    95.0,
+    3e38,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+];
+
+/// [`SPECIALS_F32`] for f64.
+const SPECIALS_F64: [f64; 12] = [
+    -800.0,
+    -720.0,
+    -1.278_464_542_761_073_7,
+    -1e-300,
+    1e-310,
+    -0.0,
+    0.0,
+    750.0,
+    1e308,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+];
+
 /// Checks position independence of an f32 slice kernel: for every length `0..=2*LANES+1`
 /// and every offset `0..LANES` into a buffer, each element equals the one-element call on
 /// the same value, bit for bit.
 pub fn check_position_independence_f32(name: &str, kernel: impl Fn(&[f32], &mut [f32])) {
     let lanes = <f32 as nonlin::Float>::LANES;
     let mut r = Rng::new(7);
+    // Ordinary values with specials and tails mixed in, so that vectors holding lanes of
+    // both a kernel's short path and its general form are exercised.
     let pool: Vec<f32> = (0..4 * lanes + 8)
-        .map(|_| r.uniform(-12.0, 12.0) as f32)
+        .map(|i| match i % 5 {
+            3 => SPECIALS_F32[(i / 5) % SPECIALS_F32.len()],
+            _ => r.uniform(-12.0, 12.0) as f32,
+        })
         .collect();
     for len in 0..=2 * lanes + 1 {
         for off in 0..lanes {
@@ -424,7 +463,12 @@ pub fn check_position_independence_f32(name: &str, kernel: impl Fn(&[f32], &mut 
 pub fn check_position_independence_f64(name: &str, kernel: impl Fn(&[f64], &mut [f64])) {
     let lanes = <f64 as nonlin::Float>::LANES;
     let mut r = Rng::new(11);
-    let pool: Vec<f64> = (0..4 * lanes + 8).map(|_| r.uniform(-12.0, 12.0)).collect();
+    let pool: Vec<f64> = (0..4 * lanes + 8)
+        .map(|i| match i % 5 {
+            3 => SPECIALS_F64[(i / 5) % SPECIALS_F64.len()],
+            _ => r.uniform(-12.0, 12.0),
+        })
+        .collect();
     for len in 0..=2 * lanes + 1 {
         for off in 0..lanes {
             let x = &pool[off..off + len];

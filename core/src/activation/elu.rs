@@ -334,9 +334,76 @@ fn elu_derivative_impl<L: Lane>(x: L, sc: Scale<L>) -> L {
     L::select(x.is_nan(), x, r)
 }
 
-/// Lane kernel of [`selu`].
+/// Lane kernel of [`selu`]: the short form where every lane allows it (`x > -p ln2`, `|x|`
+/// at or above the tiny threshold and below `2^(bias/2)`: all of a typical input), otherwise
+/// the general form for the lanes that need it (the choice depends on each lane's own
+/// value, so results stay position independent).
 #[inline(always)]
 pub(crate) fn selu_lane<L: Lane>(x: L) -> L {
+    let p = f64::from(<L::Scalar as Float>::MANTISSA_DIGITS);
+    let ok = x
+        .gt(splat::<L>(-p * core::f64::consts::LN_2))
+        .and(x.abs().ge(tiny_threshold()))
+        .and(x.lt(splat::<L>(crate::vmath::pow2(
+            crate::vmath::half_bias::<L>(),
+        ))));
+    let n = L::count(ok);
+    if n == L::LANES as u32 {
+        return selu_short(x);
+    }
+    let general = selu_general(x);
+    if n == 0 {
+        general
+    } else {
+        L::select(ok, selu_short(x), general)
+    }
+}
+
+/// The short form of [`selu_lane`], as [`elu_short`] with the double-word factor `λα` and
+/// a double-word `q`: `x <= 0`: `λα expm1(x) = h + (λα_hi 2^n (qh + ql) + l + λα_lo
+/// expm1(x))` with `h + l` the exact product `λα_hi (2^n - 1)` and `λα_hi 2^n` exact, the
+/// low factor's term (below `2^-p` of the result) in working precision; `x > 0`: `λ x` as
+/// the exact product plus `λ_lo x`.
+#[inline(always)]
+fn selu_short<L: Lane>(x: L) -> L {
+    let zero = splat::<L>(0.0);
+    let one = splat::<L>(1.0);
+    let (la, la_lo) = dd_const::<L::Scalar>(LAMBDA_ALPHA_DD);
+    let (lh, ll) = dd_const::<L::Scalar>(LAMBDA_DD);
+    let (la, la_lo) = (L::splat(la), L::splat(la_lo));
+    // expm1 of the reduced argument as qh + ql: with n = 0 (|x| < 0.35) the result is
+    // λα q, and a rounded q would cost up to 0.9 ULP of it (λα = 1.76 doubles q's error
+    // while the result stays in q's binade).
+    let vm = <L::Scalar as Float>::VM;
+    let xm = x.min(zero);
+    let n = (xm * L::splat(vm.log2e)).round();
+    let r = (-n).mul_add(L::splat(vm.ln2_hi), xm);
+    let r = (-n).mul_add(L::splat(vm.ln2_lo), r);
+    let (qh, ql) = fast_two_sum(r, (r * r) * crate::vmath::estrin(r, vm.expm1_poly));
+    let s = L::pow2i(n);
+    let sm1 = s - one;
+    let (h, l) = L::two_prod(la, sm1);
+    let las = la * s;
+    let low = las.mul_add(ql, la_lo.mul_add(s.mul_add(qh, sm1), l));
+    let neg = if L::HAS_FMA {
+        h + las.mul_add(qh, low)
+    } else {
+        // Without a fused multiply-add, λα 2^n qh is made exact by hand and added to h
+        // exactly (Fast2Sum: where h != 0, |h| is over twice |λα 2^n qh|), so that only the
+        // small terms and the final sum round (unfused, this form measured 2.01 ULP).
+        let (ph, pl) = L::two_prod(las, qh);
+        let (a, ae) = fast_two_sum(h, ph);
+        a + (ae + (pl + low))
+    };
+    let (lh, ll) = (L::splat(lh), L::splat(ll));
+    let (ph, pl) = L::two_prod(lh, x);
+    let pos = ph + ll.mul_add(x, pl);
+    L::select(x.gt(zero), pos, neg)
+}
+
+/// The general form of [`selu_lane`]: tails, tiny and huge `|x|`, ±0 and NaN.
+#[inline(always)]
+fn selu_general<L: Lane>(x: L) -> L {
     let zero = splat::<L>(0.0);
     let (la, la_lo) = dd_const::<L::Scalar>(LAMBDA_ALPHA_DD);
     let (lh, ll) = dd_const::<L::Scalar>(LAMBDA_DD);
@@ -378,10 +445,43 @@ pub(crate) fn selu_lane<L: Lane>(x: L) -> L {
 pub(crate) fn selu_derivative_lane<L: Lane>(x: L) -> L {
     let zero = splat::<L>(0.0);
     let (la, la_lo) = dd_const::<L::Scalar>(LAMBDA_ALPHA_DD);
-    let r = scaled_exp(x, zero, Scale::unit(la, la_lo));
+    // Short form where `e^x` is a normal number (all of a typical input; NaN fails the
+    // test), chosen per lane (position independent); the general form for the others.
+    let bias = <L::Scalar as Float>::VM.bias.to_f64();
+    let ok = x.ge(splat::<L>(-(bias - 2.0) * core::f64::consts::LN_2));
+    let n = L::count(ok);
+    let r = if n == L::LANES as u32 {
+        selu_derivative_short(x)
+    } else {
+        let general = scaled_exp(x, zero, Scale::unit(la, la_lo));
+        if n == 0 {
+            general
+        } else {
+            L::select(ok, selu_derivative_short(x), general)
+        }
+    };
     let lambda = L::splat(dd_const::<L::Scalar>(LAMBDA_DD).0);
     let r = L::select(x.gt(zero), lambda, r);
     L::select(x.is_nan(), x, r)
+}
+
+/// `λα e^x` for `x <= 0` with `e^x` normal: `λα_hi 2^n (1 + qh + ql) + λα_lo e^x`, the
+/// products by `2^n` exact, the sum rounded twice (the second term is at most 0.42 of the
+/// first). Positive `x` are replaced by the caller.
+#[inline(always)]
+fn selu_derivative_short<L: Lane>(x: L) -> L {
+    let zero = splat::<L>(0.0);
+    let (la, la_lo) = dd_const::<L::Scalar>(LAMBDA_ALPHA_DD);
+    let vm = <L::Scalar as Float>::VM;
+    let xm = x.min(zero);
+    let n = (xm * L::splat(vm.log2e)).round();
+    let r = (-n).mul_add(L::splat(vm.ln2_hi), xm);
+    let r = (-n).mul_add(L::splat(vm.ln2_lo), r);
+    let (qh, ql) = fast_two_sum(r, (r * r) * crate::vmath::estrin(r, vm.expm1_poly));
+    let s = L::pow2i(n);
+    let las = L::splat(la) * s;
+    let low = las.mul_add(ql, (L::splat(la_lo) * s) * (qh + splat::<L>(1.0)));
+    las + las.mul_add(qh, low)
 }
 
 /// `x / alpha` as `q + ql` to twice the precision (`ql = 0` where `q` is not finite).

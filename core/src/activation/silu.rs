@@ -118,9 +118,66 @@ fn swish_core<L: Lane>(x: L, zh: L, zl: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
-/// `silu'(z) = σ(z)(1 + z(1 - σ(z)))` for `z = zh + zl`.
+/// Half-width of the interval around `x0` left to the general form of `silu'` (the short
+/// form's `N = (1 + z) + E` carries `E`'s error times `E/|N|`, at most 1.6 outside it).
+const SHORT_GAP: f64 = 0.125;
+
+/// `silu'(z) = σ(z)(1 + z(1 - σ(z)))` for `z = zh + zl`: the short form where every lane
+/// allows it (`-|z|` in `exp`'s plain range, `z` at least [`SHORT_GAP`] from `x0`),
+/// otherwise the general form for the lanes that need it. The choice depends on each lane's
+/// own value only, so results stay position independent.
 #[inline(always)]
 fn silu_derivative_core<L: Lane>(zh: L, zl: L) -> L {
+    let (x0h, _) = vmath::splat_dd::<L>(X0.0, X0.1);
+    let ok =
+        vmath::exp_plain_lanes(-zh.abs()).and((zh - x0h).abs().ge(vmath::splat::<L>(SHORT_GAP)));
+    let n = L::count(ok);
+    if n == L::LANES as u32 {
+        return silu_derivative_short(zh, zl);
+    }
+    let general = silu_derivative_general(zh, zl);
+    if n == 0 {
+        general
+    } else {
+        L::select(ok, silu_derivative_short(zh, zl), general)
+    }
+}
+
+/// The short form of `silu'` (see [`silu_derivative_core`] for where it applies): one
+/// exponential `E = e^(-|z|)` as a double-word value, no tail scaling, no `expm1`.
+/// `z >= 0`: `(1 + E(1 + z)) / (1 + E)^2`, all terms positive. `z < 0`: `E N / (1 + E)^2`
+/// with `N = (1 + z) + E`; `1 + z` is formed exactly (TwoSum), and where it nearly cancels
+/// against `E` (towards `x0`) that sum is exact too (Sterbenz), so `N` carries only `E`'s
+/// own error (below `2^-25` relative: the rounding of the reduced polynomial) times `E/|N|`.
+#[inline(always)]
+fn silu_derivative_short<L: Lane>(zh: L, zl: L) -> L {
+    let zero = L::splat(<L::Scalar as Float>::ZERO);
+    let one = L::splat(<L::Scalar as Float>::ONE);
+    let pos = zh.ge(zero);
+    let a = -zh.abs();
+    let al = L::select(pos, -zl, zl);
+    // E = eh + el with the rounding of 1 + q removed; e^(a + al) = E (1 + al) to second
+    // order (|al| is below an ULP of |z| <= 87).
+    let (eh, el) = vmath::exp_parts_plain(a);
+    let el = eh.mul_add(al, el);
+    // d + err = 1 + E (Fast2Sum, E <= 1, plus the low part).
+    let d = one + eh;
+    let err = ((one - d) + eh) + el;
+    let npos = eh.mul_add(one + zh, one);
+    let (s, se) = vmath::two_sum(one, zh);
+    let (nh, ne) = vmath::two_sum(s, eh);
+    let nl = ne + ((se + zl) + el);
+    let (ph, pl) = L::two_prod(eh, nh);
+    let pl = pl + eh.mul_add(nl, el * nh);
+    let num_h = L::select(pos, npos, ph);
+    let num_l = L::select(pos, zero, pl);
+    vmath::div_dd_sq(num_h, num_l, d, err)
+}
+
+/// The general form of `silu'(z)`: tails (scaled `E`) and the neighbourhood of `x0`
+/// (through `expm1(z - x0)`).
+#[inline(always)]
+fn silu_derivative_general<L: Lane>(zh: L, zl: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let one = L::splat(<L::Scalar as Float>::ONE);
     let p = parts(zh, zl);
