@@ -9,8 +9,8 @@
 //! Kernels are passed as values of the `Kernel*` traits, whose `apply` is generic over the
 //! lane type, so that each driver can run them on the backend selected at run time
 //! ([`crate::backend`]); the [`lanes!`](crate::lanes) macro writes such a value from a
-//! closure-like body. The [`portable`] drivers take plain closures on `T::Lane` (the
-//! portable backend only), for code not yet written against the kernel traits.
+//! closure-like body. The [`closure`] drivers take plain closures on a lane type (the
+//! caller's choice, no dispatch), for code not written against the kernel traits.
 
 use crate::backend;
 use crate::error::{Error, check_len};

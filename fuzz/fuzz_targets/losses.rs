@@ -116,10 +116,8 @@ fuzz_target!(|c: Case| {
             let t_ok = target.iter().all(|v| v.is_nan() || (0.0..=1.0).contains(v));
             if !in_range {
                 assert!(r.is_err(), "bce accepted a probability outside [0, 1]");
-            } else if t_ok {
-                if let Ok(v) = r {
-                    nonneg(v)
-                }
+            } else if t_ok && let Ok(v) = r {
+                nonneg(v)
             }
         }
         _ => {

@@ -28,11 +28,11 @@ use crate::lane::Lane;
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Activation<T> {
-    /// [`crate::sigmoid`].
+    /// [`crate::sigmoid()`].
     Sigmoid,
-    /// [`crate::tanh`].
+    /// [`crate::tanh()`].
     Tanh,
-    /// [`crate::relu`].
+    /// [`crate::relu()`].
     Relu,
     /// [`crate::relu6`].
     Relu6,
@@ -41,7 +41,7 @@ pub enum Activation<T> {
         /// Slope for negative inputs.
         slope: T,
     },
-    /// [`crate::elu`].
+    /// [`crate::elu()`].
     Elu {
         /// Scale of the negative branch.
         alpha: T,
@@ -53,20 +53,20 @@ pub enum Activation<T> {
         /// Scale (non-zero).
         alpha: T,
     },
-    /// [`crate::gelu`] (exact, `x Φ(x)`).
+    /// [`crate::gelu()`] (exact, `x Φ(x)`).
     Gelu,
     /// [`crate::gelu_tanh`] (the tanh approximation).
     GeluTanh,
-    /// [`crate::silu`].
+    /// [`crate::silu()`].
     Silu,
     /// [`crate::swish`], `x σ(βx)`.
     Swish {
         /// β.
         beta: T,
     },
-    /// [`crate::mish`].
+    /// [`crate::mish()`].
     Mish,
-    /// [`crate::softplus`].
+    /// [`crate::softplus()`].
     Softplus {
         /// β (> 0).
         beta: T,
@@ -84,7 +84,7 @@ pub enum Activation<T> {
         /// Upper bound (>= `min`).
         max: T,
     },
-    /// [`crate::softsign`].
+    /// [`crate::softsign()`].
     Softsign,
 }
 
