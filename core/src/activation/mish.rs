@@ -187,11 +187,11 @@ fn mish_derivative_from<L: Lane>(p: &Parts<L>) -> L {
     let two = one + one;
     let four = two + two;
     let (ph, pl, qh, ql) = tanh_sp_parts(p);
-    // x >= 0: tanh(sp) + x·4u²(1 + u)/D², D = 1 + 2u + 2u², all positive.
-    let t_pos = vmath::div_dd(ph, pl, qh, ql);
+    // x >= 0: tanh(sp) + x·4u²(1 + u)/D², D = 1 + 2u + 2u², all positive. Its quotient
+    // tanh(sp) = (ph + pl)/(qh + ql) and the x < 0 quotient below share one `div_dd`, on
+    // operands selected per lane (each lane gets the bits of its own branch's quotient).
     let u = p.e;
     let s = four * u * u * (one + u) / (qh * qh);
-    let r_pos = p.xc.mul_add(s, t_pos);
     // x < 0: E·g / (n + 2)², g from the expansion around the zero x1 (see the module docs).
     let (x1h, x1l) = vmath::splat_dd::<L>(X1.0, X1.1);
     let (th, te) = vmath::two_sum(p.xc, -x1h);
@@ -208,7 +208,14 @@ fn mish_derivative_from<L: Lane>(p: &Parts<L>) -> L {
     let (gh, gl) = L::two_prod(p.es, g);
     let (sh, sl) = L::two_prod(qh, qh);
     let sl = (qh + qh).mul_add(ql, sl);
-    let r_neg = vmath::div_dd(gh, gl, sh, sl) * L::pow2i(-p.k);
+    let q = vmath::div_dd(
+        L::select(p.neg, gh, ph),
+        L::select(p.neg, gl, pl),
+        L::select(p.neg, sh, qh),
+        L::select(p.neg, sl, ql),
+    );
+    let r_pos = p.xc.mul_add(s, q);
+    let r_neg = q * L::pow2i(-p.k);
     L::select(p.neg, r_neg, r_pos)
 }
 
