@@ -372,3 +372,20 @@ pub fn log1pexp<L: Lane>(x: L) -> L {
     let r = x.max(zero) + log1p(exp(-x.abs()));
     L::select(x.is_nan(), x, r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pow2;
+
+    #[test]
+    fn pow2_matches_ldexp_and_clamps() {
+        for k in -1022..=1023 {
+            assert_eq!(pow2(k), libm::ldexp(1.0, k), "2^{k}");
+        }
+        assert_eq!(pow2(-5000), f64::MIN_POSITIVE);
+        assert_eq!(pow2(5000), libm::ldexp(1.0, 1023));
+        // A constant expression: usable where the kernels need it folded.
+        const HALF: f64 = pow2(-1);
+        assert_eq!(HALF, 0.5);
+    }
+}
