@@ -1082,3 +1082,63 @@ fn bce_with_logits_opposite_overflowing_terms() {
         }
     }
 }
+
+/// f32 `cross_entropy` with label smoothing and a class weight near `f32::MAX` in a mean:
+/// the smoothing factor `(ε/C) / D` (here `1.5e-41`, with `D = 40 + 3 MAX`) went to the
+/// lanes as an f32 subnormal with few significant bits, and its product with the weight
+/// `MAX` is a normal gradient entry: `-3.4732e-3` for `-3.4734e-3` (900 ULP). Fuzz input:
+/// `fuzz/seeds/losses_full/ce_smoothing_factor_subnormal_f32`. Fixed by taking such rows
+/// through the wide (f64) gradient path. Reference: MPFR of
+/// `(p_j A - [j = t] (1 - ε) w_t - (ε/C) w_j) / D` with `A = (1 - ε) w_t + (ε/C) W`.
+#[test]
+fn cross_entropy_smoothing_factor_below_normal_range() {
+    use nonlin::loss::CrossEntropyOptions;
+    let b = budget("cross_entropy_grad", "f32").unwrap();
+    let mut worst = 0.0f64;
+    for big in [f32::MAX, 1e38, 3e37] {
+        for eps in [0.046_890_974f32, 0.3, 1.0] {
+            for rows in [[0.0f32, 0.0, 0.0], [1.5, -2.0, 0.25]] {
+                let x: Vec<f32> = rows.iter().cycle().take(12).copied().collect();
+                let targets = [0i64, 2, 2, 2];
+                let w = [40.046875f32, 0.0, big];
+                let opts = CrossEntropyOptions {
+                    weight: Some(&w),
+                    ignore_index: None,
+                    label_smoothing: eps,
+                };
+                let mut g = [0.0f32; 12];
+                loss::cross_entropy_with_grad(&x, &targets, 3, &opts, Reduction::Mean, &mut g)
+                    .unwrap();
+                let m = |v: f32| mp(f64::from(v));
+                let wsum = m(w[0]) + m(w[1]) + m(w[2]);
+                let d = targets
+                    .iter()
+                    .fold(m(0.0), |acc, &t| acc + m(w[t as usize]));
+                let e = m(eps);
+                for (u, &t) in targets.iter().enumerate() {
+                    let row = &x[u * 3..u * 3 + 3];
+                    let s = row.iter().fold(m(0.0), |acc, &v| acc + m(v).exp());
+                    let k = t as usize;
+                    let a = (m(1.0) - e.clone()) * m(w[k]) + e.clone() / 3u32 * &wsum;
+                    for j in 0..3 {
+                        let p = m(row[j]).exp() / &s;
+                        let hard = if j == k {
+                            (m(1.0) - e.clone()) * m(w[k])
+                        } else {
+                            m(0.0)
+                        };
+                        let want = (p * &a - hard - e.clone() / 3u32 * m(w[j])) / &d;
+                        let got = g[u * 3 + j];
+                        let ulps = ulp_f32(got, want.to_f64());
+                        worst = worst.max(ulps);
+                        assert!(
+                            ulps <= b,
+                            "big {big:e} eps {eps} row {u} entry {j}: {got:e}, want {want} ({ulps:.1} ULP)"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("cross_entropy smoothing factor below the normal range: max {worst:.2} ULP");
+}

@@ -609,8 +609,16 @@ fn ce_row_on<B: Family, T: Float>(
                 1.0,
                 T::VM.bias.to_f64() as i32 - T::MANTISSA_DIGITS as i32 - 2,
             );
+            // Likewise a smoothing factor (ε/C) s below T's normal range: in the lanes it is a
+            // subnormal with few significant bits, and a class weight near MAX makes its
+            // product a normal entry (f32 weight MAX over D = 1e39: bw = 1.5e-41, the
+            // entry -3.5e-3 was 5e-5 off; a fuzz finding).
             let wide = g.is_some()
-                && (coef.0 >= lane_max || coef.0.is_nan() || bw * w_sum >= half || bw >= half);
+                && (coef.0 >= lane_max
+                    || coef.0.is_nan()
+                    || bw * w_sum >= half
+                    || bw >= half
+                    || (bw > 0.0 && bw < T::MIN_POSITIVE.to_f64()));
             let smooth = if wide {
                 let sm = if eps > 0.0 {
                     normal_pass::<B, T>(row, &st, w, nu, coef, bw, true, None)
