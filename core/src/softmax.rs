@@ -687,7 +687,7 @@ const LN2_TAIL: f64 = 2.3190468138462996e-17;
 /// in double-double (`k ln 2` rounded to `f64` would cost `k 2^-53` in the argument, more
 /// than an `f64` row can spare). `a = -inf` gives 0 (with `up`).
 #[inline]
-fn exp_ref(a: f64, r: f64, k: f64, grid: bool, up: bool) -> f64 {
+pub(crate) fn exp_ref(a: f64, r: f64, k: f64, grid: bool, up: bool) -> f64 {
     if !grid {
         return if up {
             exp_diff64(a, r, 1.0)

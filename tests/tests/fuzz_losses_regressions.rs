@@ -1142,3 +1142,46 @@ fn cross_entropy_smoothing_factor_below_normal_range() {
     }
     eprintln!("cross_entropy smoothing factor below the normal range: max {worst:.2} ULP");
 }
+
+/// f64 `cross_entropy` target entry `(1 - ε) w_t (p_t - 1) + (ε/C)(p_t W - w_t)` with `p_t`
+/// below the normal range (`e^-727 = 1.3e-316`) and `p_t W` a normal number (`W = 3.4e38`):
+/// `p_t` rounded to a subnormal made the entry `1.45419738614e-278` for
+/// `1.45419739366e-278` (5e-9, 2e7 ULP). Fuzz input (`losses_full`, seed 26):
+/// `fuzz/seeds/losses_full/ce_target_entry_subnormal_p_f64`. Fixed by forming `p_t W` as
+/// `e^{log p_t + e ln 2} m` for `W = m 2^e`. Reference: MPFR; the budget of the gradient.
+#[test]
+fn cross_entropy_target_entry_subnormal_probability() {
+    use nonlin::loss::CrossEntropyOptions;
+    let b = budget("cross_entropy_grad", "f64").unwrap();
+    let mut worst = 0.0f64;
+    for x0 in [-17.3f64, -5.0, -30.25] {
+        for big in [3.4028234663852886e38f64, 1e300, 1e100] {
+            let x = [x0, 709.782712893384];
+            let w = [2.2250738585072014e-308f64, big];
+            let eps = 0.5009842069123369f64;
+            let opts = CrossEntropyOptions {
+                weight: Some(&w),
+                ignore_index: None,
+                label_smoothing: eps,
+            };
+            let (mut o, mut g) = ([0.0f64], [0.0f64; 2]);
+            loss::cross_entropy_none_with_grad(&x, &[0], 2, &opts, &mut o, &mut g).unwrap();
+            let m = mp;
+            let top = m(x[1]);
+            let s = (m(x[0]) - &top).exp() + m(1.0);
+            let p0 = (m(x[0]) - &top).exp() / &s;
+            let wsum = m(w[0]) + m(w[1]);
+            let e = m(eps);
+            let a = (m(1.0) - e.clone()) * m(w[0]) + e.clone() / 2u32 * &wsum;
+            let want = p0 * a - (m(1.0) - e.clone()) * m(w[0]) - e / 2u32 * m(w[0]);
+            let u = ulp_f64(g[0], &want);
+            worst = worst.max(u);
+            assert!(
+                u <= b,
+                "x0 {x0} W {big:e}: {:e}, want {want} ({u:.1} ULP)",
+                g[0]
+            );
+        }
+    }
+    eprintln!("cross_entropy target entry with a subnormal p_t: max {worst:.2} ULP");
+}

@@ -668,7 +668,18 @@ fn ce_row_on<B: Family, T: Float>(
                 // at log p_t = -634, which p_t W / w_t can magnify past the budget.
                 let e = exp64(lp.0);
                 let pt = e.mul_add(lp.1, e);
-                let gt = (1.0 - eps) * wt * expm1_64(lp.0 + lp.1) + eps / c * (pt * w_sum - wt);
+                // p_t W with p_t below the normal range (rounded to a few bits there) but the
+                // product normal (f64 p_t = 1.3e-316 times W = 3.4e38: 5e-9 off, a fuzz
+                // finding): W = m 2^e, and p_t 2^e = e^{log p_t + e ln 2} (e ln 2 carried in
+                // double-double) is formed at its own magnitude.
+                let ptw = if pt < f64::MIN_POSITIVE * 9007199254740992.0 && w_sum.is_finite() {
+                    let (m, ew) = libm::frexp(w_sum);
+                    let v = crate::softmax::exp_ref(lp.0, 0.0, -f64::from(ew), true, true);
+                    v.mul_add(lp.1, v) * m
+                } else {
+                    pt * w_sum
+                };
+                let gt = (1.0 - eps) * wt * expm1_64(lp.0 + lp.1) + eps / c * (ptw - wt);
                 set(&mut g, k, gscale * gt);
             }
             let mut loss = (1.0 - eps) * wnl(wt, -nll);
