@@ -1185,3 +1185,32 @@ fn cross_entropy_target_entry_subnormal_probability() {
     }
     eprintln!("cross_entropy target entry with a subnormal p_t: max {worst:.2} ULP");
 }
+
+/// f64 `cross_entropy` with a subnormal label smoothing `ε = 2.7e-311` and a class weight of
+/// `MAX`: the smoothing term `(ε/C) W ln S` is a normal `1.7e-3`, but `ε/C` was rounded in
+/// the subnormal range first (1.8e-13 relative off, 800 ULP). Fuzz input (`losses_full`,
+/// seed 28): `fuzz/seeds/losses_full/ce_subnormal_smoothing_f64`. Fixed by forming
+/// `(ε v)/C` where `ε/C` is not a normal number. Reference: MPFR.
+#[test]
+fn cross_entropy_subnormal_label_smoothing() {
+    use nonlin::loss::CrossEntropyOptions;
+    let b = budget("cross_entropy", "f64").unwrap();
+    let tiny = 2.2250738585072014e-308f64;
+    for eps in [2.699176955792e-311f64, 3e-320, 1.5e-309] {
+        let x = [tiny, tiny];
+        let w = [tiny, f64::MAX];
+        let opts = CrossEntropyOptions {
+            weight: Some(&w),
+            ignore_index: None,
+            label_smoothing: eps,
+        };
+        let v = loss::cross_entropy(&x, &[0], 2, &opts, Reduction::Sum).unwrap();
+        // Both entries equal: p = 1/2, -log p = ln 2 for each.
+        let ln2 = Mp::with_val(MPFR_PREC, rug::float::Constant::Log2);
+        let e = mp(eps);
+        let want =
+            (mp(1.0) - e.clone()) * mp(w[0]) * &ln2 + e / 2u32 * (mp(w[0]) + mp(w[1])) * &ln2;
+        let u = ulp_f64(v, &want);
+        assert!(u <= b, "eps {eps:e}: {v:e}, want {want} ({u:.1} ULP)");
+    }
+}
