@@ -398,12 +398,7 @@ fn selu_short<L: Lane>(x: L) -> L {
     // expm1 of the reduced argument as qh + ql: with n = 0 (|x| < 0.35) the result is
     // λα q, and a rounded q would cost up to 0.9 ULP of it (λα = 1.76 doubles q's error
     // while the result stays in q's binade).
-    let vm = <L::Scalar as Float>::VM;
-    let xm = x.min(zero);
-    let n = (xm * L::splat(vm.log2e)).round();
-    let r = (-n).mul_add(L::splat(vm.ln2_hi), xm);
-    let r = (-n).mul_add(L::splat(vm.ln2_lo), r);
-    let (qh, ql) = fast_two_sum(r, (r * r) * crate::vmath::estrin(r, vm.expm1_poly));
+    let (n, qh, ql) = reduce_expm1_dw(x.min(zero));
     let s = L::pow2i(n);
     let sm1 = s - one;
     let (h, l) = L::two_prod(la, sm1);
@@ -492,6 +487,18 @@ pub(crate) fn selu_derivative_lane<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
+/// Cody–Waite reduction `x = n ln2 + r` and `expm1(r) = qh + ql` with the rounding of
+/// `r + r^2 P(r)` kept in `ql` (the short forms of selu, selu' and elu').
+#[inline(always)]
+fn reduce_expm1_dw<L: Lane>(x: L) -> (L, L, L) {
+    let vm = <L::Scalar as Float>::VM;
+    let n = (x * L::splat(vm.log2e)).round();
+    let r = (-n).mul_add(L::splat(vm.ln2_hi), x);
+    let r = (-n).mul_add(L::splat(vm.ln2_lo), r);
+    let (qh, ql) = fast_two_sum(r, (r * r) * crate::vmath::estrin(r, vm.expm1_poly));
+    (n, qh, ql)
+}
+
 /// `(a_hi + a_lo) e^x` for `x <= 0` (positive `x` are replaced by the callers) with `e^x`
 /// and `a_hi 2^n` normal: `a_hi 2^n (1 + qh + ql) + a_lo e^x`, the products by `2^n`
 /// exact, the sum rounded twice (the second term is at most 0.42 of the first). selu' (with
@@ -500,12 +507,7 @@ pub(crate) fn selu_derivative_lane<L: Lane>(x: L) -> L {
 #[inline(always)]
 fn exp_times_short<L: Lane>(x: L, a_hi: L, a_lo: L) -> L {
     let zero = splat::<L>(0.0);
-    let vm = <L::Scalar as Float>::VM;
-    let xm = x.min(zero);
-    let n = (xm * L::splat(vm.log2e)).round();
-    let r = (-n).mul_add(L::splat(vm.ln2_hi), xm);
-    let r = (-n).mul_add(L::splat(vm.ln2_lo), r);
-    let (qh, ql) = fast_two_sum(r, (r * r) * crate::vmath::estrin(r, vm.expm1_poly));
+    let (n, qh, ql) = reduce_expm1_dw(x.min(zero));
     let s = L::pow2i(n);
     let las = a_hi * s;
     let low = las.mul_add(ql, (a_lo * s) * (qh + splat::<L>(1.0)));
