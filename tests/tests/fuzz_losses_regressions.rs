@@ -1214,3 +1214,42 @@ fn cross_entropy_subnormal_label_smoothing() {
         assert!(u <= b, "eps {eps:e}: {v:e}, want {want} ({u:.1} ULP)");
     }
 }
+
+/// `bce_with_logits_with_grad` multiplied the reduction's scale onto the finished gradient
+/// `w [(1 - t) σ(x) - pw t σ(-x)]`: for f32 `x = 0`, `t = 0.011764706`, `pw = -103.97208`,
+/// `w = -MAX` that product is `-3.8e38` (`-inf`), while the mean's gradient over N = 19 is
+/// `-2.0e37`. Found by losses_full in CI (seed 1). Now scaled first where the unscaled
+/// product overflows, as `bce_with_grad`. References: f64 (f32 kernel), MPFR (f64 kernel).
+#[test]
+fn bce_with_logits_mean_gradient_of_huge_weight() {
+    let b = budget("bce_with_logits_grad", "f32").unwrap();
+    let n = 19;
+    let (x, t) = (vec![0.0f32; n], vec![0.011764706f32; n]);
+    let mut w = vec![0.0f32; n];
+    w[2] = -f32::MAX;
+    let pw = [-103.97208f32];
+    let mut g = vec![0.0f32; n];
+    loss::bce_with_logits_with_grad(&x, &t, Some(&w), Some(&pw), Reduction::Mean, &mut g).unwrap();
+    // σ(0) = 1/2 exactly.
+    let (t0, p0) = (t[2] as f64, pw[0] as f64);
+    let want = w[2] as f64 / n as f64 * ((1.0 - t0) * 0.5 - p0 * t0 * 0.5);
+    assert!(want.abs() < f32::MAX as f64);
+    assert!(ulp_f32(g[2], want) <= b, "{:e}, want {want:e}", g[2]);
+    assert!(g.iter().enumerate().all(|(i, &v)| i == 2 || v == 0.0));
+    // Unscaled (Sum) it is beyond the range: -inf, as the exact value.
+    loss::bce_with_logits_with_grad(&x, &t, Some(&w), Some(&pw), Reduction::Sum, &mut g).unwrap();
+    assert_eq!(g[2], f32::NEG_INFINITY);
+
+    // f64, the same shape at the top of its range; MPFR reference.
+    let b = budget("bce_with_logits_grad", "f64").unwrap();
+    let (x, t) = (vec![0.0f64; n], vec![0.011764706f64; n]);
+    let mut w = vec![0.0f64; n];
+    w[2] = -f64::MAX;
+    let pw = [-103.97208f64];
+    let mut g = vec![0.0f64; n];
+    loss::bce_with_logits_with_grad(&x, &t, Some(&w), Some(&pw), Reduction::Mean, &mut g).unwrap();
+    let (t0, p0) = (mp(t[2]), mp(pw[0]));
+    let inner = (mp(1.0) - t0.clone()) / 2u32 - p0 * t0 / 2u32;
+    let want = mp(w[2]) / n as u32 * inner;
+    assert!(ulp_f64(g[2], &want) <= b, "{:e}, want {want}", g[2]);
+}

@@ -94,10 +94,11 @@ fn weighted<L: Lane>(w: L, c: L, v: L) -> L {
     L::select(gone, zero(), prod3(w, c, v))
 }
 
-/// Lane kernel of [`bce_with_logits`]: `(loss, d loss / d x)` for logit `x`, target `t`,
-/// weight `w`, positive weight `pw`.
+/// Lane kernel of [`bce_with_logits`]: `(loss, s d loss / d x)` for logit `x`, target `t`,
+/// weight `w`, positive weight `pw`, with the gradient multiplied by the reduction's scale
+/// `s`.
 #[inline(always)]
-pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L) -> (L, L) {
+pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -> (L, L) {
     let (_, _, l, s, sn) = logistic(x);
     let sp_pos = x.max(zero()) + l; // softplus(x) = -log σ(-x)
     let sp_neg = (-x).max(zero()) + l; // softplus(-x) = -log σ(x)
@@ -132,7 +133,13 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L) -> (L, L) {
         loss
     };
     // d/dx: (1 - t) σ(x) - pw t σ(-x); each product keeps relative accuracy in both tails.
-    let g = w * (omt * s - pwt * sn);
+    let r = omt * s - pwt * sn;
+    // Scaled last, (w r) s, unless w r overflows where the mean's gradient does not (f32
+    // x = 0, t = 0.0118, pw = -104, w = -MAX, N = 19: w r = -3.8e38, the gradient -2.0e37):
+    // then (w s) r, which cannot underflow there (|w| > MAX / |r| with |r| <= |pw| + 1 and
+    // s >= 1 / N). Same roundings as before wherever w r is finite.
+    let wr = w * r;
+    let g = L::select(wr.is_inf(), (w * s_red) * r, wr * s_red);
     (loss, g)
 }
 
@@ -349,24 +356,25 @@ fn bce_logits_sum<T: Float>(
     scale: T,
     grad: Option<&mut [T]>,
 ) -> Dd {
-    let o = Ln::<T>::splat(T::ONE);
+    // The scale is applied inside the lane (see `bce_with_logits_lane`); the driver's is 1.
+    let (o, sv) = (Ln::<T>::splat(T::ONE), Ln::<T>::splat(scale));
     match (weight, pos_weight) {
-        (None, None) => reduce_with(x, t, &[], scale, grad, |x, t, _| {
-            bce_with_logits_lane(x, t, o, o)
+        (None, None) => reduce_with(x, t, &[], T::ONE, grad, |x, t, _| {
+            bce_with_logits_lane(x, t, o, o, sv)
         }),
-        (Some(w), None) => reduce_with(x, t, w, scale, grad, |x, t, w| {
-            bce_with_logits_lane(x, t, w, o)
+        (Some(w), None) => reduce_with(x, t, w, T::ONE, grad, |x, t, w| {
+            bce_with_logits_lane(x, t, w, o, sv)
         }),
         (None, Some(pw)) => {
             let cur = PosWeightCursor::new(pw, offset);
-            reduce_with(x, t, &[], scale, grad, |x, t, _| {
-                bce_with_logits_lane(x, t, o, cur.next())
+            reduce_with(x, t, &[], T::ONE, grad, |x, t, _| {
+                bce_with_logits_lane(x, t, o, cur.next(), sv)
             })
         }
         (Some(w), Some(pw)) => {
             let cur = PosWeightCursor::new(pw, offset);
-            reduce_with(x, t, w, scale, grad, |x, t, w| {
-                bce_with_logits_lane(x, t, w, cur.next())
+            reduce_with(x, t, w, T::ONE, grad, |x, t, w| {
+                bce_with_logits_lane(x, t, w, cur.next(), sv)
             })
         }
     }
@@ -387,7 +395,7 @@ fn bce_logits_map<T: Float>(
     let has_w = weight.is_some();
     let f = |x, t, w| {
         let pw = if has_pw { cur.next() } else { o };
-        bce_with_logits_lane(x, t, if has_w { w } else { o }, pw)
+        bce_with_logits_lane(x, t, if has_w { w } else { o }, pw, o)
     };
     match grad {
         Some(g) => driver::closure::map3_2out_unchecked(x, t, w, out, g, f),
@@ -500,7 +508,10 @@ pub fn bce_with_logits_none<T: Float>(
 /// `1` for the sum. The two products keep relative accuracy in both tails (for `t = 1`,
 /// `x = 30` the gradient is `-σ(-30) ≈ -9.4e-14`, not 0). Accuracy (weights 1): hard
 /// labels ≤ 4 ULP (f32, f64); soft labels ≤ 4 ULP of `(1 - t) σ(x) + pw t σ(-x)` (the two
-/// products cancel at the gradient's zero, `σ(x) = t` for `pw = 1`).
+/// products cancel at the gradient's zero, `σ(x) = t` for `pw = 1`). The scale `s` is
+/// applied before the weight where `w_i [...]` alone would overflow, so a huge weight gives
+/// a finite mean gradient wherever the exact one is in range (f32 `w = -MAX`, `N = 19`:
+/// `-2.0e37`, not `-inf`).
 ///
 /// # Errors
 /// As [`bce_with_logits`], plus [`Error::LengthMismatch`] naming `grad`.
