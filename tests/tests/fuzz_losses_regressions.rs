@@ -1253,3 +1253,157 @@ fn bce_with_logits_mean_gradient_of_huge_weight() {
     let want = mp(w[2]) / n as u32 * inner;
     assert!(ulp_f64(g[2], &want) <= b, "{:e}, want {want}", g[2]);
 }
+
+/// The same subnormal `ε/C` as `cross_entropy_subnormal_label_smoothing`, in the places that
+/// fix left: the `cross_entropy` gradient (the smoothing entry `(ε/C) w_j` of a class weight
+/// of `MAX` is a normal `2.4e-3`, but `ε/C` was rounded in the subnormal range first), and
+/// `cross_entropy_probs`, whose smoothed targets `w_c ((1-ε) t_c + ε/C)` rounded it the same
+/// way: in f64 before a weight of `MAX`, and in the f32 lanes (f32 `ε = 1e-40` over `C = 2`)
+/// before a spread of `3e38` made `(ε/C) (M - x_c)` the whole loss, `0.015`. Now formed as
+/// `(ε v)/C` there, and f32 rows with such an `ε/C` go to the f64 path. Reference: MPFR
+/// (f64), f64 (f32, where every quantity below is exact or one rounding).
+#[test]
+fn subnormal_label_smoothing_in_gradient_and_probability_targets() {
+    use nonlin::loss::CrossEntropyOptions;
+    let tiny = f64::MIN_POSITIVE;
+    let ln_s = |x: &[f64]| {
+        let m = x.iter().cloned().fold(f64::MIN, f64::max);
+        let s = x.iter().fold(mp(0.0), |s, &v| s + (mp(v) - mp(m)).exp());
+        (m, s)
+    };
+    for eps in [2.699176955792e-311f64, 3e-320, 1.5e-309] {
+        // cross_entropy gradient: row [0, -30], target 0, weights [tiny, MAX].
+        let b = budget("cross_entropy_grad", "f64").unwrap();
+        let (x, w) = ([0.0f64, -30.0], [tiny, f64::MAX]);
+        let opts = CrossEntropyOptions {
+            weight: Some(&w),
+            ignore_index: None,
+            label_smoothing: eps,
+        };
+        let mut g = [0.0f64; 2];
+        loss::cross_entropy_with_grad(&x, &[0], 2, &opts, Reduction::Sum, &mut g).unwrap();
+        let (m, s) = ln_s(&x);
+        let e = mp(eps);
+        let a = (mp(1.0) - e.clone()) * mp(w[0]) + e.clone() / 2u32 * (mp(w[0]) + mp(w[1]));
+        let p1 = (mp(x[1]) - mp(m)).exp() / s.clone();
+        let want = p1 * a - e.clone() / 2u32 * mp(w[1]);
+        let u = ulp_f64(g[1], &want);
+        assert!(
+            u <= b,
+            "grad, eps {eps:e}: {:e}, want {want} ({u:.1} ULP)",
+            g[1]
+        );
+
+        // cross_entropy_probs f64: row [tiny, tiny] (p = 1/2), targets [1, 0], same weights.
+        let b = budget("cross_entropy_probs", "f64").unwrap();
+        let bg = budget("cross_entropy_probs_grad", "f64").unwrap();
+        let (x, t) = ([tiny, tiny], [1.0f64, 0.0]);
+        let v = loss::cross_entropy_probs(&x, &t, 2, &opts, Reduction::Sum).unwrap();
+        let c0 = mp(w[0]) * (mp(1.0) - e.clone() / 2u32);
+        let c1 = mp(w[1]) * e.clone() / 2u32;
+        let ln2 = Mp::with_val(MPFR_PREC, rug::float::Constant::Log2);
+        let want = (c0.clone() + c1.clone()) * &ln2;
+        let u = ulp_f64(v, &want);
+        assert!(
+            u <= b,
+            "probs, eps {eps:e}: {v:e}, want {want} ({u:.1} ULP)"
+        );
+        // Gradient entry 1: p_1 A - c_1 with A = c_0 + c_1 and p_1 = 1/2.
+        let mut g = [0.0f64; 2];
+        loss::cross_entropy_probs_with_grad(&x, &t, 2, &opts, Reduction::Sum, &mut g).unwrap();
+        let want = (c0 + c1.clone()) / 2u32 - c1;
+        let u = ulp_f64(g[1], &want);
+        assert!(
+            u <= bg,
+            "probs grad, eps {eps:e}: {:e}, want {want} ({u:.1} ULP)",
+            g[1]
+        );
+    }
+}
+
+/// The f32 lanes' half of `subnormal_label_smoothing_in_gradient_and_probability_targets`:
+/// `cross_entropy_probs` without weights, row `[1.5e38, -1.5e38]`, targets `[1, 0]`. `S = 1 +
+/// e^-3e38` (`ln S = 0` at any precision), so the loss is `(ε/2) 3e38` and the gradient
+/// `[ε/2, -ε/2]` (`p = [1, 0]`, `A = 1`), exact in f64 from the f32 inputs. Entry 0 is
+/// `p_0 A - c_0`, a cancellation of two terms near 1: its documented bound is relative to
+/// `p_0 A = 1`.
+#[test]
+fn subnormal_label_smoothing_f32_probability_targets() {
+    use nonlin::loss::CrossEntropyOptions;
+    let b = budget("cross_entropy_probs", "f32").unwrap();
+    let bg = budget("cross_entropy_probs_grad", "f32").unwrap();
+    let (x, t) = ([1.5e38f32, -1.5e38], [1.0f32, 0.0]);
+    for eps in [1e-40f32, 3e-39, 1e-45, f32::from_bits(0x0001_1001)] {
+        let opts = CrossEntropyOptions {
+            weight: None,
+            ignore_index: None,
+            label_smoothing: eps,
+        };
+        let mut g = [0.0f32; 2];
+        let v =
+            loss::cross_entropy_probs_with_grad(&x, &t, 2, &opts, Reduction::Sum, &mut g).unwrap();
+        let half = eps as f64 / 2.0;
+        let want = half * (x[0] as f64 - x[1] as f64);
+        assert!(
+            ulp_f32(v, want) <= b,
+            "f32 probs, eps {eps:e}: {v:e}, want {want:e}"
+        );
+        let unit = f32::EPSILON as f64;
+        assert!(
+            (g[0] as f64 - half).abs() <= bg * unit,
+            "eps {eps:e}: {:e}",
+            g[0]
+        );
+        assert!(
+            ulp_f32(g[1], -half) <= bg,
+            "eps {eps:e}: {:e}, want {:e}",
+            g[1],
+            -half
+        );
+    }
+}
+
+/// f64 `cross_entropy` mean gradient with `ε = 2.7e-311` and class weights `[tiny, MAX]`:
+/// the lanes' smoothing factor `(ε/C) / D` underflowed to 0 (`D = MAX`), so the entry lost
+/// its smoothing term `-(ε/C) w_1 / D`, the larger one, and came out `+6.7e-312` where the
+/// exact value is `-6.7e-312`. Found by losses_full (seed 1, after the bce_with_logits
+/// fix): `fuzz/seeds/losses_full/ce_smoothing_factor_underflow_f64`. Such rows now take the
+/// wide gradient path, as rows with a subnormal factor did already. Reference: MPFR.
+#[test]
+fn cross_entropy_smoothing_factor_underflowing_to_zero() {
+    use nonlin::loss::CrossEntropyOptions;
+    let b = budget("cross_entropy_grad", "f64").unwrap();
+    let tiny = f64::MIN_POSITIVE;
+    let eps = 2.699176955792e-311f64;
+    let w = [tiny, f64::MAX];
+    let opts = CrossEntropyOptions {
+        weight: Some(&w),
+        ignore_index: None,
+        label_smoothing: eps,
+    };
+    let x = [tiny; 8];
+    let targets = [1i64, 0, 0, 0];
+    let mut g = [0.0f64; 8];
+    loss::cross_entropy_with_grad(&x, &targets, 2, &opts, Reduction::Mean, &mut g).unwrap();
+    let e = mp(eps);
+    let d = mp(w[1]) + mp(w[0]) * 3u32;
+    let a_of =
+        |t: usize| (mp(1.0) - e.clone()) * mp(w[t]) + e.clone() / 2u32 * (mp(w[0]) + mp(w[1]));
+    // Every row's p = [1/2, 1/2]; entry (row, k) = (p_k A - (1-ε) w_t δ_kt - (ε/2) w_k) / D.
+    for (r, &t) in targets.iter().enumerate() {
+        let t = t as usize;
+        for k in 0..2 {
+            let mut want = a_of(t) / 2u32 - e.clone() / 2u32 * mp(w[k]);
+            if k == t {
+                want -= (mp(1.0) - e.clone()) * mp(w[t]);
+            }
+            let want = want / d.clone();
+            let got = g[2 * r + k];
+            let u = ulp_f64(got, &want);
+            assert!(
+                u <= b,
+                "entry ({r}, {k}): {got:e}, want {want} ({u:.1} ULP)"
+            );
+        }
+    }
+}

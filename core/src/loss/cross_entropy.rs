@@ -325,6 +325,19 @@ fn smoothing_term(eps: f64, c: f64, v: f64) -> f64 {
     }
 }
 
+/// The smoothed weighted target `w ((1-ε) t + ε/C)` of a probability target: as written
+/// where `ε/C` is a normal number (the same bits as before), else `(1-ε) t w` plus
+/// [`smoothing_term`], for the reason given there.
+#[inline]
+fn smoothed_target(eps: f64, c: f64, t: f64, w: f64) -> f64 {
+    let f = eps / c;
+    if eps == 0.0 || f.abs() >= f64::MIN_POSITIVE {
+        ((1.0 - eps) * t + f) * w
+    } else {
+        (1.0 - eps) * t * w + smoothing_term(eps, c, w)
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Dispatch: each row runs on the backend selected at run time (one atomic load per row).
 
@@ -626,13 +639,15 @@ fn ce_row_on<B: Family, T: Float>(
             // Likewise a smoothing factor (ε/C) s below T's normal range: in the lanes it is a
             // subnormal with few significant bits, and a class weight near MAX makes its
             // product a normal entry (f32 weight MAX over D = 1e39: bw = 1.5e-41, the
-            // entry -3.5e-3 was 5e-5 off; a fuzz finding).
+            // entry -3.5e-3 was 5e-5 off; a fuzz finding), or one that underflowed to 0
+            // (f64 ε = 2.7e-311 over a mean's D = MAX: the smoothing term, the larger one,
+            // was dropped and the entry came out with the wrong sign; a fuzz finding).
             let wide = g.is_some()
                 && (coef.0 >= lane_max
                     || coef.0.is_nan()
                     || bw * w_sum >= half
                     || bw >= half
-                    || (bw > 0.0 && bw < T::MIN_POSITIVE.to_f64()));
+                    || (eps > 0.0 && bw < T::MIN_POSITIVE.to_f64()));
             let smooth = if wide {
                 let sm = if eps > 0.0 {
                     normal_pass::<B, T>(row, &st, w, nu, coef, bw, true, None)
@@ -644,7 +659,9 @@ fn ce_row_on<B: Family, T: Float>(
                 // itself: two f64 weights of MAX), the latter summed as (ε/C) w_c.
                 let wt0 = weight_of(w, k);
                 let ew = if w.is_some() {
-                    (0..row.len()).map(|j| eps / c * weight_of(w, j)).sum()
+                    (0..row.len())
+                        .map(|j| smoothing_term(eps, c, weight_of(w, j)))
+                        .sum()
                 } else {
                     eps
                 };
@@ -656,7 +673,8 @@ fn ce_row_on<B: Family, T: Float>(
                     smooth: Wide::new(&[ew, gscale, nu], inv),
                     smooth_unscaled: Wide::new(&[ew], inv),
                     one_minus_eps: 1.0 - eps,
-                    eps_c: eps / c,
+                    eps,
+                    c,
                     s: sc,
                 };
                 grad_row_wide(row, &st, k, w, nu, factors, g.as_deref_mut());
@@ -807,7 +825,8 @@ struct WideFactors {
     smooth: Wide,
     smooth_unscaled: Wide,
     one_minus_eps: f64,
-    eps_c: f64,
+    eps: f64,
+    c: f64,
     s: [f64; 2],
 }
 
@@ -821,11 +840,20 @@ impl WideFactors {
     fn entry(&self, scaled: Wide, unscaled: Wide, (dh, dl): (f64, f64), w: f64) -> f64 {
         let t1 = scaled.times_exp(dh, dl);
         // (ε/C) w itself may be subnormal (w = 4.5e-318): all three factors in one scaling.
-        let t2 = scale_by(w, &[self.eps_c, self.s[0], self.s[1]]);
+        // So may ε/C (ε = 2.7e-311): then ε w s in one scaling, divided by C before the
+        // exponent is applied, so that ε/C is not rounded at a subnormal magnitude.
+        let eps_c = self.eps / self.c;
+        let t2 = if self.eps == 0.0 || eps_c >= f64::MIN_POSITIVE {
+            scale_by(w, &[eps_c, self.s[0], self.s[1]])
+        } else {
+            let (m, e) = mant_exp(w, &[self.eps, self.s[0], self.s[1]]);
+            libm::ldexp(m / self.c, e)
+        };
         if t1.is_finite() && t2.is_finite() {
             t1 - t2
         } else {
-            scale_by(unscaled.times_exp(dh, dl) - self.eps_c * w, &self.s)
+            let u = unscaled.times_exp(dh, dl) - smoothing_term(self.eps, self.c, w);
+            scale_by(u, &self.s)
         }
     }
 }
@@ -1139,13 +1167,25 @@ fn ce_probs_row_on<B: Family, T: Float>(
         zero()
     });
     let (ah, al) = acc.total();
-    let a = if has_w || eps == 0.0 {
+    // A smoothing factor ε/C below T's normal range is a subnormal with few significant
+    // bits in the lanes, and a large weight or spread makes its products normal numbers
+    // (f32 ε = 1e-40 over C = 2 times a spread of 6e38): such rows are formed in f64
+    // (where f32's ε/C is normal; f64's goes through `smoothed_target`).
+    let tiny = eps > 0.0 && eps / c < T::MIN_POSITIVE.to_f64();
+    let a = if tiny && has_w {
+        let mut a = (0.0f64, 0.0f64);
+        for (j, &t) in tr.iter().enumerate() {
+            a = dd_add_f64(a, smoothed_target(eps, c, t.to_f64(), weight_of(w, j)));
+        }
+        a.0 + a.1
+    } else if has_w || eps == 0.0 {
         ah + al
     } else {
         (1.0 - eps) * (ah + al) + eps
     };
     let st = row_stats::<B, T, T, false>(row, T::ONE);
     match st.kind {
+        Kind::Normal if tiny => ce_probs_row_wide(row, tr, w, eps, gscale, &st, g),
         Kind::Normal => {
             let nm = Ln::<B, T>::splat(T::from_f64(-st.m));
             let ml = Ln::<B, T>::splat(T::from_f64(st.m));
@@ -1201,7 +1241,7 @@ fn ce_probs_row_on<B: Family, T: Float>(
             let mut loss = 0.0;
             for (j, (&v, &t)) in row.iter().zip(tr).enumerate() {
                 let (p, lp) = special_p_logp(&st, v);
-                let cj = ((1.0 - eps) * t.to_f64() + eps / c) * weight_of(w, j);
+                let cj = smoothed_target(eps, c, t.to_f64(), weight_of(w, j));
                 loss += wnl(cj, lp);
                 set(&mut g, j, gscale * (p * a - cj));
             }
@@ -1231,7 +1271,7 @@ fn ce_probs_row_wide<T: Float>(
     mut g: Option<&mut [T]>,
 ) -> f64 {
     let c = row.len() as f64;
-    let ck = |j: usize, t: T| ((1.0 - eps) * t.to_f64() + eps / c) * weight_of(w, j);
+    let ck = |j: usize, t: T| smoothed_target(eps, c, t.to_f64(), weight_of(w, j));
     let (mut a, mut b) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
     let hm = 0.5 * st.m;
     for (j, (&x, &t)) in row.iter().zip(tr).enumerate() {
