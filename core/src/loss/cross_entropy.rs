@@ -1258,7 +1258,8 @@ fn ce_probs_row_on<B: Family, T: Float>(
 /// the differences halved (`2 Σ c_k (M/2 - x_k/2)`) so that an `f64` row's spread stays
 /// finite too; `p_k = e^{x_k - M} / S` with the difference carried exactly. An `f64` row
 /// whose `c_k` or `A` exceed `f64::MAX` still gives inf or NaN (documented on
-/// [`cross_entropy_probs`]).
+/// [`cross_entropy_probs`]). Also every normal row whose smoothing `ε/C` is below `T`'s
+/// normal range (see `ce_probs_row_on`).
 #[cold]
 #[inline(never)]
 fn ce_probs_row_wide<T: Float>(
@@ -1337,9 +1338,9 @@ fn ce_probs_engine<T: Float>(
 /// target probability of 0 contributes 0 even where `log p = -inf`.
 ///
 /// Accuracy: 4 ULP (f32) / 6 ULP (f64) for targets without cancellation between classes.
-/// Rows whose spread `max - x_c` or weighted targets `w_c t'_c` exceed `T::MAX` are
-/// computed in `f64` (f32 `[3e38, -3e38]` with a target of `1e-10` on the second entry
-/// gives a finite loss); an `f64` row whose `w_c t'_c` or their sum exceed `f64::MAX`
+/// Rows whose spread `max - x_c` or weighted targets `w_c t'_c` exceed `T::MAX`, or whose
+/// `ε/C` is below `T`'s normal range, are computed in `f64` (f32 `[3e38, -3e38]` with a
+/// target of `1e-10` on the second entry gives a finite loss); an `f64` row whose `w_c t'_c` or their sum exceed `f64::MAX`
 /// gives inf or NaN.
 ///
 /// # Errors
