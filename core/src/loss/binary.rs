@@ -94,6 +94,17 @@ fn weighted<L: Lane>(w: L, c: L, v: L) -> L {
     L::select(gone, zero(), prod3(w, c, v))
 }
 
+/// `w r s`: `(w r) s`, unless `w r` overflows where the scaled product does not (f32
+/// `w = MAX`, `r = 1e3`, `s = 1/8`): then `(w s) r`. Scaling first everywhere would instead
+/// flush `w s` to 0 for a subnormal `w` before a large `r` multiplies it. Where `w r`
+/// overflows, `|w| > MAX / |r| >= 1` (`r` is finite), so `|w s| > |s|`: the second order
+/// adds no underflow of its own. Two roundings either way.
+#[inline(always)]
+fn weight_then_scale<L: Lane>(w: L, r: L, s: L) -> L {
+    let wr = w * r;
+    L::select(wr.is_inf(), (w * s) * r, wr * s)
+}
+
 /// Lane kernel of [`bce_with_logits`]: `(loss, s d loss / d x)` for logit `x`, target `t`,
 /// weight `w`, positive weight `pw`, with the gradient multiplied by the reduction's scale
 /// `s`.
@@ -133,13 +144,10 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -
         loss
     };
     // d/dx: (1 - t) σ(x) - pw t σ(-x); each product keeps relative accuracy in both tails.
-    let r = omt * s - pwt * sn;
-    // Scaled last, (w r) s, unless w r overflows where the mean's gradient does not (f32
-    // x = 0, t = 0.0118, pw = -104, w = -MAX, N = 19: w r = -3.8e38, the gradient -2.0e37):
-    // then (w s) r, which cannot underflow there (|w| > MAX / |r| with |r| <= |pw| + 1 and
-    // s >= 1 / N). Same roundings as before wherever w r is finite.
-    let wr = w * r;
-    let g = L::select(wr.is_inf(), (w * s_red) * r, wr * s_red);
+    // The weight may overflow the unscaled gradient where the mean's is in range (f32
+    // x = 0, t = 0.0118, pw = -104, w = -MAX, N = 19: w r = -3.8e38, the gradient -2.0e37;
+    // a fuzz finding).
+    let g = weight_then_scale(w, omt * s - pwt * sn, s_red);
     (loss, g)
 }
 
@@ -155,11 +163,8 @@ pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L, s: L) -> (L, L) {
     let loss = -(w * t.mul_add(lp, omt * lq));
     let eps = vmath::splat::<L>(1e-12);
     let r = (p - t) / (p * (one::<L>() - p)).max(eps);
-    // Scaled last, (w r) s, unless w r overflows where the mean's gradient does not (f32:
-    // w = f32::MAX, p = 1e-3, N = 8): then (w s) r. Scaling first everywhere would instead
-    // flush w s to 0 for a subnormal w (both fuzz findings). Same number of roundings.
-    let wr = w * r;
-    let g = L::select(wr.is_inf(), (w * s) * r, wr * s);
+    // (Both orders of the scaling were fuzz findings, see `weight_then_scale`.)
+    let g = weight_then_scale(w, r, s);
     (L::select(p.is_nan(), p, loss), L::select(p.is_nan(), p, g))
 }
 

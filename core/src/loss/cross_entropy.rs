@@ -317,12 +317,18 @@ fn finish<T: Float>(total: f64, d: f64, reduction: Option<Reduction>) -> T {
 /// `C = 2` times `W = 1.8e308`: the loss was 1.8e-13 off; a fuzz finding).
 #[inline]
 fn smoothing_term(eps: f64, c: f64, v: f64) -> f64 {
-    let f = eps / c;
-    if eps == 0.0 || f.abs() >= f64::MIN_POSITIVE {
-        f * v
+    if eps_c_is_normal(eps, c) {
+        eps / c * v
     } else {
         eps * v / c
     }
+}
+
+/// `ε/C` is 0 or a normal number, so that it can be rounded on its own (see
+/// [`smoothing_term`]).
+#[inline]
+fn eps_c_is_normal(eps: f64, c: f64) -> bool {
+    eps == 0.0 || (eps / c).abs() >= f64::MIN_POSITIVE
 }
 
 /// The smoothed weighted target `w ((1-ε) t + ε/C)` of a probability target: as written
@@ -330,9 +336,8 @@ fn smoothing_term(eps: f64, c: f64, v: f64) -> f64 {
 /// [`smoothing_term`], for the reason given there.
 #[inline]
 fn smoothed_target(eps: f64, c: f64, t: f64, w: f64) -> f64 {
-    let f = eps / c;
-    if eps == 0.0 || f.abs() >= f64::MIN_POSITIVE {
-        ((1.0 - eps) * t + f) * w
+    if eps_c_is_normal(eps, c) {
+        ((1.0 - eps) * t + eps / c) * w
     } else {
         (1.0 - eps) * t * w + smoothing_term(eps, c, w)
     }
@@ -842,9 +847,8 @@ impl WideFactors {
         // (ε/C) w itself may be subnormal (w = 4.5e-318): all three factors in one scaling.
         // So may ε/C (ε = 2.7e-311): then ε w s in one scaling, divided by C before the
         // exponent is applied, so that ε/C is not rounded at a subnormal magnitude.
-        let eps_c = self.eps / self.c;
-        let t2 = if self.eps == 0.0 || eps_c >= f64::MIN_POSITIVE {
-            scale_by(w, &[eps_c, self.s[0], self.s[1]])
+        let t2 = if eps_c_is_normal(self.eps, self.c) {
+            scale_by(w, &[self.eps / self.c, self.s[0], self.s[1]])
         } else {
             let (m, e) = mant_exp(w, &[self.eps, self.s[0], self.s[1]]);
             libm::ldexp(m / self.c, e)
