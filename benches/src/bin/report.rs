@@ -598,7 +598,7 @@ fn scaling_table(tbudget: Duration) -> String {
     let sizes = [4096usize, 65536, 1 << 20, 1 << 24];
     let _ = writeln!(
         s,
-        "Scaling of `nonlin-parallel` (f32, Melem/s): serial `nonlin` vs the parallel call in a rayon pool of 1 and 2 threads. Row kernels take whole rows of 1000 (4, 65, 1048 and 16777 rows); below `PAR_THRESHOLD` = {} elements the parallel call runs serially.\n",
+        "Scaling of `nonlin-parallel` (f32, Melem/s): serial `nonlin` vs the parallel call in a rayon pool of 1 and 2 threads. Row kernels take whole rows of 1000 (4, 65, 1048 and 16777 rows); below `PAR_THRESHOLD` = {} elements the parallel call runs serially. The copy row is the memory-bandwidth limit of the relu family: `copy_from_slice`, serial and over the same rayon chunks (no threshold).\n",
         nonlin_parallel::PAR_THRESHOLD
     );
     let _ = writeln!(
@@ -652,6 +652,20 @@ fn scaling_table(tbudget: Duration) -> String {
             let _ = std::hint::black_box(nonlin_parallel::loss::cross_entropy_with_grad(
                 x, t, cols, &ce, mean, g,
             ));
+        }),
+    });
+    // The memory-bandwidth reference of the relu family: a copy, serial and split into the
+    // chunks `nonlin-parallel` uses (a few per thread, at least `CHUNK`), with no threshold.
+    ks.push(Scaled {
+        name: "copy (`copy_from_slice`)".into(),
+        cols: 1,
+        serial: Box::new(|x, o| o.copy_from_slice(x)),
+        parallel: Box::new(|x, o| {
+            let per = x.len().div_ceil(rayon::current_num_threads().max(1) * 4);
+            let c = per.max(nonlin_parallel::CHUNK);
+            x.par_chunks(c)
+                .zip(o.par_chunks_mut(c))
+                .for_each(|(a, b)| b.copy_from_slice(a));
         }),
     });
     let pools: Vec<rayon::ThreadPool> = [1, 2]
