@@ -111,6 +111,30 @@ pub trait Lane:
     /// `true` where [`Lane::mul_add`] is fused.
     const HAS_FMA: bool;
 
+    /// The same backend's `f64` lane (`Self` for `f64` lanes): what [`Lane::narrow`] takes.
+    type Wide: Lane<Scalar = f64>;
+    /// `true` where an `f32` kernel may evaluate in [`Lane::Wide`] lanes and round once at
+    /// the end: on the AVX2 backend, where a 4-wide `f64` operation costs what an 8-wide
+    /// `f32` one does, so that two `f64` vectors of plain arithmetic beat one `f32` vector of
+    /// double-word arithmetic. Elsewhere (`wide`, one-element lanes: software `f64` on a
+    /// Cortex-M4F) `false`, and the `f32` forms run.
+    const WIDE_EVAL: bool = false;
+
+    /// The inverse of [`Lane::widen`] into [`Lane::Wide`]: element `i` of the result is
+    /// element `i` of the two halves in order, rounded once to `Scalar`.
+    #[inline(always)]
+    fn narrow(w: [Self::Wide; 2]) -> Self {
+        let halves = [w[0].to_array(), w[1].to_array()];
+        let n = <Self::Wide as Lane>::LANES.min(4);
+        let mut a = Self::Array::default();
+        for (i, d) in a.as_mut().iter_mut().enumerate().take(2 * n) {
+            if let Some(&v) = halves.get(i / n).and_then(|h| h.as_ref().get(i % n)) {
+                *d = Self::Scalar::from_f64(v);
+            }
+        }
+        Self::from_array(a)
+    }
+
     /// The elements widened to `f64`, in order, as two lanes of four (the second holds
     /// elements 4..8, zeros where there are fewer). Exact.
     #[inline(always)]
@@ -160,6 +184,7 @@ macro_rules! impl_wide_lane {
     ($lane:ident, $t:ident, $u:ident, $ut:ident, $n:expr, $mant:expr) => {
         impl Lane for $lane {
             type Scalar = $t;
+            type Wide = f64x4;
             type Array = [$t; $n];
             const LANES: usize = $n;
             const HAS_FMA: bool = cfg!(any(target_feature = "fma", target_arch = "aarch64"));

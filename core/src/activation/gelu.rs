@@ -37,6 +37,7 @@ use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
 use crate::lanes;
+use crate::vmath;
 use crate::vmath::gauss::{
     dw_const, exp_parts, mul_dw, precise_forward, scale, scaled_tail, tail_amax, two_sum,
 };
@@ -69,9 +70,62 @@ fn gauss_parts<L: Lane>(a: L, precise: bool) -> (L, L, L, L, L) {
     (sh, sl, mh, ml, n)
 }
 
+/// For `a = |x|` of an `f32` value in `f64` lanes, clamped to the `f32` table's `amax`:
+/// `(S(a), e^(-a²/2))` with `Φ(-a) = S(a) e^(-a²/2)`, in plain `f64`. `S` is the `f32`
+/// table's polynomial in `q = (a - K)/(a + K)` (relative error 3.95e-9 with its rounded
+/// coefficients, 0.07 of an `f32` ULP), evaluated with `f64` roundings only; `a²` is exact
+/// and [`vmath::exp_wide`] is within `1e-11`.
+#[inline(always)]
+fn gauss_parts_wide<D: Lane<Scalar = f64>>(a: D) -> (D, D) {
+    let c = &crate::vmath::gauss::F32;
+    let one = D::splat(1.0);
+    let r = one / (a + D::splat(c.k));
+    let q = D::splat(-2.0 * c.k).mul_add(r, one);
+    let t = c.tail;
+    let c0 = t.first().copied().unwrap_or(0.0) + t.get(1).copied().unwrap_or(0.0);
+    let f = q.mul_add(
+        crate::vmath::estrin(q, t.get(2..).unwrap_or(&[])),
+        D::splat(c0),
+    );
+    (f * r, vmath::exp_wide((a * a) * D::splat(-0.5)))
+}
+
+/// [`gelu`] of `f32` values in `f64` lanes: `a Φ(-a)` (`x < 0`) or `a - a Φ(-a)`, sign
+/// restored, in plain `f64` (within about `4e-9` relative, the table's bound), rounded once
+/// to `f32` by the caller.
+#[inline(always)]
+fn gelu_wide<D: Lane<Scalar = f64>>(x: D) -> D {
+    let amax = D::splat(crate::vmath::gauss::F32.amax);
+    let a = x.abs().min(amax);
+    let (sa, e) = gauss_parts_wide(a);
+    let t = a * (sa * e);
+    let r = D::select(x.lt(D::splat(0.0)), t, a - t).copysign(x);
+    // Beyond amax: x itself above, -0 below (every f32 result there rounds to it).
+    let r = D::select(x.gt(amax), x, r);
+    let r = D::select(x.lt(-amax), D::splat(-0.0), r);
+    D::select(x.is_nan(), x, r)
+}
+
+/// [`gelu_derivative`] of `f32` values in `f64` lanes: `e^(-a²/2) (S(a) - a/√(2π))` for
+/// `x < 0`, one minus it above. At the zero crossing the difference cancels: its absolute
+/// error is the table's `3.95e-9` of `S(0.75) ≈ 0.3`, below a tenth of the `2^-26` bound.
+#[inline(always)]
+fn gelu_derivative_wide<D: Lane<Scalar = f64>>(x: D) -> D {
+    let amax = D::splat(crate::vmath::gauss::F32.amax);
+    let a = x.abs().min(amax);
+    let (sa, e) = gauss_parts_wide(a);
+    let y = e * (a.mul_add(D::splat(-INV_SQRT_2PI.0), sa));
+    let r = D::select(x.lt(D::splat(0.0)), y, D::splat(1.0) - y);
+    D::select(x.is_nan(), x, r)
+}
+
 /// Lane kernel of [`gelu`].
 #[inline(always)]
 pub(crate) fn gelu_lane<L: Lane>(x: L) -> L {
+    if vmath::wide_eval::<L>() {
+        let [a, b] = x.widen::<L::Wide>();
+        return L::narrow([gelu_wide(a), gelu_wide(b)]);
+    }
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let a = x.abs();
     let ac = a.min(tail_amax::<L>());
@@ -90,6 +144,10 @@ pub(crate) fn gelu_lane<L: Lane>(x: L) -> L {
 /// Lane kernel of [`gelu_derivative`].
 #[inline(always)]
 pub(crate) fn gelu_derivative_lane<L: Lane>(x: L) -> L {
+    if vmath::wide_eval::<L>() {
+        let [a, b] = x.widen::<L::Wide>();
+        return L::narrow([gelu_derivative_wide(a), gelu_derivative_wide(b)]);
+    }
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let a = x.abs().min(tail_amax::<L>());
@@ -143,9 +201,68 @@ fn tanh_parts<L: Lane>(x: L) -> (L, L, L, L, L, L, L, L) {
     (xc, x2, x2l, mh, ml, n, er, neg)
 }
 
+/// `e^(-|v|)` and `v' = C1 + 3 C3 x²` for an `f32` value `x` held in `f64` lanes (clamped to
+/// `±TANH_XMAX`), with plain `f64` arithmetic: `x²` is exact (two 24-bit significands), `v`
+/// carries three roundings of `2^-53`, which move `e` by at most `|v| 2^-51 <= 6e-14`
+/// relative; [`vmath::exp_wide`] adds at most `1e-11`. Below `-120` the exponent is clamped: every
+/// result that uses `e` there is below half the smallest `f32` subnormal, exactly or not.
+#[inline(always)]
+fn tanh_parts_wide<D: Lane<Scalar = f64>>(xc: D) -> (D, D) {
+    let x2 = xc * xc;
+    let v = xc * x2.mul_add(D::splat(C3.0), D::splat(C1.0));
+    let w = (-v.abs()).max(D::splat(-120.0));
+    (
+        vmath::exp_wide(w),
+        x2.mul_add(D::splat(C3X3.0), D::splat(C1.0)),
+    )
+}
+
+/// [`gelu_tanh`] of `f32` values in `f64` lanes: `x σ(v)` in plain `f64` (within about
+/// `1e-11` relative, [`vmath::exp_wide`]'s bound), rounded once to `f32` by the caller: within half
+/// an `f32` ULP and a ten-thousandth, subnormal results included.
+#[inline(always)]
+fn gelu_tanh_wide<D: Lane<Scalar = f64>>(x: D) -> D {
+    let one = D::splat(1.0);
+    let xmax = D::splat(TANH_XMAX);
+    let xc = x.max(-xmax).min(xmax);
+    let (e, _) = tanh_parts_wide(xc);
+    // σ(v) = 1/(1 + e) for x >= 0, e/(1 + e) below.
+    let neg = x.lt(D::splat(0.0));
+    let r = x * (D::select(neg, e, one) / (one + e));
+    // Beyond the clamp: x itself above (σ rounds to 1), -0 below (the vanishing negative
+    // values); NaN stays NaN.
+    let r = D::select(x.gt(xmax), x, r);
+    let r = D::select(x.lt(-xmax), D::splat(-0.0), r);
+    D::select(x.is_nan(), x, r)
+}
+
+/// [`gelu_tanh_derivative`] of `f32` values in `f64` lanes: `e (1 + e + x v') / (1 + e)²`
+/// for `x < 0`, `(1 + e + x v' e) / (1 + e)²` above, in plain `f64`. At the zero crossing
+/// the cancellation in `1 + e + x v'` costs `f64` bits, not `f32` ones: the absolute error
+/// there is about `2^-52`, far inside the `2^-26` bound.
+#[inline(always)]
+fn gelu_tanh_derivative_wide<D: Lane<Scalar = f64>>(x: D) -> D {
+    let one = D::splat(1.0);
+    let xmax = D::splat(TANH_XMAX);
+    let xc = x.max(-xmax).min(xmax);
+    let (e, vp) = tanh_parts_wide(xc);
+    let neg = x.lt(D::splat(0.0));
+    let d = one + e;
+    let p = xc * vp;
+    let num = D::select(neg, e * (d + p), d + p * e);
+    let r = num / (d * d);
+    let r = D::select(x.gt(xmax), one, r);
+    let r = D::select(x.lt(-xmax), D::splat(-0.0), r);
+    D::select(x.is_nan(), x, r)
+}
+
 /// Lane kernel of [`gelu_tanh`].
 #[inline(always)]
 pub(crate) fn gelu_tanh_lane<L: Lane>(x: L) -> L {
+    if vmath::wide_eval::<L>() {
+        let [a, b] = x.widen::<L::Wide>();
+        return L::narrow([gelu_tanh_wide(a), gelu_tanh_wide(b)]);
+    }
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let (xc, _, _, mh, ml, n, e, neg) = tanh_parts(x);
@@ -175,6 +292,10 @@ pub(crate) fn gelu_tanh_lane<L: Lane>(x: L) -> L {
 /// Lane kernel of [`gelu_tanh_derivative`].
 #[inline(always)]
 pub(crate) fn gelu_tanh_derivative_lane<L: Lane>(x: L) -> L {
+    if vmath::wide_eval::<L>() {
+        let [a, b] = x.widen::<L::Wide>();
+        return L::narrow([gelu_tanh_derivative_wide(a), gelu_tanh_derivative_wide(b)]);
+    }
     let one = L::splat(<L::Scalar as Float>::ONE);
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let (xc, x2, x2l, mh, ml, n, e, neg) = tanh_parts(x);
@@ -225,7 +346,10 @@ pub(crate) fn gelu_tanh_derivative_lane<L: Lane>(x: L) -> L {
 /// (`gelu(-12.217) ≈ -1.54e-33` in f32, where `1 + erf` based kernels return 0).
 ///
 /// Accuracy (max error against an exact reference, see the README table): f32 ≤ 4 ULP,
-/// f64 ≤ 4 ULP, on the whole range including the negative tail.
+/// f64 ≤ 4 ULP, on the whole range including the negative tail. On the AVX2 backend an
+/// `f32` slice is evaluated in `f64` lanes (the `f32` tail polynomial, relative error
+/// `3.95e-9`, with `f64` roundings) and rounded once at the end: within half an ULP and
+/// 0.07; on the other backends in `f32` double-word arithmetic.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `out.len() != x.len()`; nothing is written then.
@@ -267,7 +391,8 @@ pub fn gelu_inplace<T: Float>(x: &mut [T]) {
 /// `x0 = -0.7517915246935645`: for `x` in `[-0.80, -0.70]` the error is at most 1 ULP of
 /// `Φ(x)` (an absolute bound, `|error| <= ulp(0.24)`, at the scale of the two cancelling
 /// terms `Φ(x)` and `x φ(x)`), since no working-precision formula keeps relative accuracy
-/// at a zero crossing. See the module documentation.
+/// at a zero crossing. See the module documentation. On the AVX2 backend an `f32` slice is
+/// evaluated in `f64` lanes with one rounding at the end (as [`gelu`]).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `out.len() != x.len()`.
@@ -317,7 +442,11 @@ pub fn gelu_backward<T: Float>(x: &[T], grad_out: &[T], grad_in: &mut [T]) -> Re
 /// included (`2u` is carried in two parts: a rounded `2u ≈ -87` at `x = -10` would cost
 /// ~100 ULP).
 ///
-/// Accuracy: f32 ≤ 4 ULP, f64 ≤ 4 ULP, on the whole range.
+/// Accuracy: f32 ≤ 4 ULP, f64 ≤ 4 ULP, on the whole range. On the AVX2 backend an `f32`
+/// slice is evaluated in `f64` lanes with one rounding at the end: the `f64` value is
+/// within about `1e-11` relative (a ten-thousandth of an `f32` ULP), so the result is within
+/// half an ULP and that; on the other backends in `f32` double-word arithmetic (see the
+/// README's accuracy table).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `out.len() != x.len()`; nothing is written then.
@@ -359,6 +488,9 @@ pub fn gelu_tanh_inplace<T: Float>(x: &mut [T]) {
 /// Accuracy: f32 ≤ 4 ULP, f64 ≤ 4 ULP, except near the zero crossing
 /// `x0 = -0.7524614220710163`: for `x` in `[-0.80, -0.70]` the error is at most 1 ULP of
 /// `σ(2u)` (an absolute bound at the scale of the cancelling terms, `|error| <= ulp(0.24)`).
+/// On the AVX2 backend an `f32` slice is evaluated in `f64` lanes, as [`gelu_tanh`]: within
+/// half an ULP and a ten-thousandth outside that interval, and about `2^-52` absolute
+/// inside it.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `out.len() != x.len()`.

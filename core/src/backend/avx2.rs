@@ -94,6 +94,17 @@ macro_rules! widen_impl {
     }};
 }
 
+/// [`Lane::narrow`]: for `f32`, two `vcvtpd2ps` (each rounds once, into the subnormals
+/// where need be) joined into one register; for `f64`, the first half itself.
+macro_rules! narrow_impl {
+    (f32, $w:expr) => {{
+        let lo = avx!(_mm256_cvtpd_ps($w[0].0));
+        let hi = avx!(_mm256_cvtpd_ps($w[1].0));
+        Self(avx!(_mm256_set_m128(hi, lo)))
+    }};
+    (f64, $w:expr) => {{ $w[0] }};
+}
+
 macro_rules! impl_avx_lane {
     ($lane:ident, $t:ident, $n:expr, $shift:expr,
      set1 = $set1:ident, loadu = $loadu:ident, storeu = $storeu:ident,
@@ -144,8 +155,15 @@ macro_rules! impl_avx_lane {
         impl Lane for $lane {
             type Scalar = $t;
             type Array = [$t; $n];
+            type Wide = F64x4;
             const LANES: usize = $n;
             const HAS_FMA: bool = true;
+            const WIDE_EVAL: bool = true;
+
+            #[inline(always)]
+            fn narrow(w: [F64x4; 2]) -> Self {
+                narrow_impl!($t, w)
+            }
 
             #[inline(always)]
             fn splat(v: $t) -> Self {

@@ -96,6 +96,7 @@ macro_rules! impl_scalar_lane {
 
         impl Lane for Scalar1<$t> {
             type Scalar = $t;
+            type Wide = Scalar1<f64>;
             type Array = [$t; 1];
             const LANES: usize = 1;
             // `wide` fuses only on targets with an FMA instruction it uses; the element-wise

@@ -373,6 +373,51 @@ pub fn log1pexp<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), x, r)
 }
 
+// ------------------------------------------------------------------------------------------
+// `f32` kernels evaluated in `f64` lanes (see `Lane::WIDE_EVAL`).
+
+/// `true` where an `f32` kernel evaluates in `f64` lanes and rounds once at the end (see
+/// [`Lane::WIDE_EVAL`]): the AVX2 backend's `f32` lanes.
+#[inline(always)]
+pub(crate) fn wide_eval<L: Lane>() -> bool {
+    L::WIDE_EVAL && <L::Scalar as Float>::MANTISSA_DIGITS < 53
+}
+
+/// `1/k!` for `k = 2..=9`: `expm1(r) = r + r² P(r)` by Taylor's series to `r^9`. On the
+/// reduced range `|r| <= ln2/2` the remainder is below `|r|^10 e^|r| / 10! < 1e-11` of
+/// `e^r`, a ten-thousandth of an `f32` ULP: an `f32` result needs no more, and the
+/// polynomial is three terms shorter than `f64`'s own.
+const EXPM1_TAYLOR9: [f64; 8] = [
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40320.0,
+    1.0 / 362880.0,
+];
+
+/// `e^w` for `w` in `[-700, 0]` in `f64` lanes, within `1e-11` relative (Cody–Waite
+/// reduction with `f64`'s exact `n ln2_hi`, [`EXPM1_TAYLOR9`], `2^n` normal): the
+/// exponential of the `f32` kernels evaluated in `f64`.
+#[inline(always)]
+pub(crate) fn exp_wide<D: Lane<Scalar = f64>>(w: D) -> D {
+    let c = <f64 as Float>::VM;
+    let n = (w * D::splat(c.log2e)).round();
+    let r = (-n).mul_add(D::splat(c.ln2_hi), w);
+    let r = (-n).mul_add(D::splat(c.ln2_lo), r);
+    let q = (r * r).mul_add(estrin(r, &EXPM1_TAYLOR9), r);
+    (q + D::splat(1.0)) * D::pow2i(n)
+}
+
+/// `expm1(t)` for `|t| <= ln2/2` in `f64` lanes by [`EXPM1_TAYLOR9`], within `1e-11`
+/// relative (no cancellation near 0).
+#[inline(always)]
+pub(crate) fn expm1_small_wide<D: Lane<Scalar = f64>>(t: D) -> D {
+    (t * t).mul_add(estrin(t, &EXPM1_TAYLOR9), t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::pow2;
