@@ -440,6 +440,55 @@ fn bce_with_logits_weights_and_pos_weight() {
     approx::assert_relative_eq!(total as f64, want, max_relative = 1e-6);
 }
 
+#[test]
+fn bce_with_logits_subnormal_pos_weight_times_target_f32() {
+    // f32 pw t = 1e-30 * 1e-15 is below the normal range (rounded to 1.4e-45, 40% off). At
+    // x = -87 the other term, (1 - t) softplus(x) = 1.6e-38, is a normal number only 2e5
+    // times larger, so the rounded pw t alone put the loss 20 ULP off (a weight of 1e30
+    // scales both terms alike). Below x = -87.3 softplus(x) is itself subnormal, a
+    // different, documented limit. Reference: the same formula in f64 on the f32 inputs.
+    let (pw, t, w) = (1e-30f32, 1e-15f32, 1e30f32);
+    for x in [-87.0f32, -86.5, -86.0, -60.0, 0.0, 3.0] {
+        // Lanes of 8: the element sits among ordinary ones, which must keep their bits.
+        let xs = [x, 1.0, -2.0, x, 0.5, -3.0, x, 2.0, x];
+        let ts = [t, 0.5, 0.25, t, 1.0, 0.0, t, 0.75, t];
+        let ws = [w, 1.0, 2.0, w, 0.5, 1.0, w, 3.0, w];
+        let (mut o, mut g) = ([0.0f32; 9], [0.0f32; 9]);
+        loss::bce_with_logits_none_with_grad(&xs, &ts, Some(&ws), Some(&[pw]), &mut o, &mut g)
+            .unwrap();
+        for i in 0..9 {
+            let (xi, ti, wi, pi) = (xs[i] as f64, ts[i] as f64, ws[i] as f64, pw as f64);
+            let omt = (1.0 - ts[i]) as f64;
+            let want = wi * (pi * ti * sp(-xi) + omt * sp(xi));
+            let gw = wi * (omt * sig(xi) - pi * ti * sig(-xi));
+            let (e, eg) = (ulp_f32(o[i], want), ulp_f32(g[i], gw));
+            assert!(
+                e <= BCE_LOGITS.0,
+                "x = {xi}, i = {i}: loss {} vs {want:e}: {e} ULP",
+                o[i]
+            );
+            assert!(
+                eg <= BCE_LOGITS_GRAD.0,
+                "x = {xi}, i = {i}: grad {} vs {gw:e}: {eg} ULP",
+                g[i]
+            );
+            // Each element as a one-element call: the same bits (position independence).
+            let (mut o1, mut g1) = ([0.0f32], [0.0f32]);
+            loss::bce_with_logits_none_with_grad(
+                &xs[i..i + 1],
+                &ts[i..i + 1],
+                Some(&ws[i..i + 1]),
+                Some(&[pw]),
+                &mut o1,
+                &mut g1,
+            )
+            .unwrap();
+            assert_eq!(o1[0].to_bits(), o[i].to_bits());
+            assert_eq!(g1[0].to_bits(), g[i].to_bits());
+        }
+    }
+}
+
 // ------------------------------------------------------------------ bce (probabilities)
 
 fn probs_f32() -> Vec<f32> {

@@ -148,7 +148,59 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -
     // x = 0, t = 0.0118, pw = -104, w = -MAX, N = 19: w r = -3.8e38, the gradient -2.0e37;
     // a fuzz finding).
     let g = weight_then_scale(w, omt * s - pwt * sn, s_red);
+    // pw t below the normal range (f32 pw = 1e-30, t = 1e-15: 1e-45 rounds to 1.4e-45, 40%
+    // off) loses the bits a large weight would bring back into range (w = 1e30 makes the
+    // term 5e-15). For f32 such lanes are formed again in f64, where a product of four f32
+    // factors is neither subnormal nor rounded more than twice, and rounded once to f32.
+    // (f64 has no wider type: its pw t is rounded into the subnormals, as documented.)
+    if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
+        let small = pwt.abs().lt(L::splat(<L::Scalar as Float>::MIN_POSITIVE));
+        let lost = L::select(pw.eq(zero()).or(t.eq(zero())), zero(), small);
+        if L::count(lost) > 0 {
+            return rescue_small_pw_t(lost, [t, w, pw, s_red], [sp_neg, sp_pos, s, sn], (loss, g));
+        }
+    }
     (loss, g)
+}
+
+/// The lanes of `lost` of [`bce_with_logits_lane`] (`f32`), formed in `f64` from the inputs
+/// `[t, w, pw, s]` and the logistic pieces `[softplus(-x), softplus(x), σ(x), σ(-x)]`:
+/// the loss `w pw t softplus(-x) + w (1 - t) softplus(x)` (a zero weight removing a term as
+/// [`weighted`] does) and the gradient `w ((1 - t) σ(x) - pw t σ(-x)) s`, each rounded once.
+#[inline(always)]
+fn rescue_small_pw_t<L: Lane>(lost: L, inputs: [L; 4], pieces: [L; 4], lanes: (L, L)) -> (L, L) {
+    let arr = |v: L| v.to_array();
+    let [t, w, pw, sr] = inputs.map(arr);
+    let [spn, spp, sg, sgn] = pieces.map(arr);
+    let (mut la, mut ga) = (lanes.0.to_array(), lanes.1.to_array());
+    let m = lost.to_array();
+    let at = |v: &L::Array, i: usize| v.as_ref().get(i).map_or(0.0, |e| e.to_f64());
+    let term = |w: f64, c: f64, v: f64| {
+        if c == 0.0 || (w == 0.0 && !v.is_nan()) {
+            0.0
+        } else {
+            w * c * v
+        }
+    };
+    for i in 0..L::LANES {
+        // A mask element is all ones (NaN as a float) or zero.
+        if at(&m, i) == 0.0 {
+            continue;
+        }
+        let (ti, wi) = (at(&t, i), at(&w, i));
+        let pwt = at(&pw, i) * ti;
+        // 1 - t rounded as the lane rounds it (the same coefficient, not a more exact one).
+        let omt = <L::Scalar as Float>::from_f64(1.0 - ti).to_f64();
+        let loss = term(wi, pwt, at(&spn, i)) + term(wi, omt, at(&spp, i));
+        let grad = wi * (omt * at(&sg, i) - pwt * at(&sgn, i)) * at(&sr, i);
+        if let Some(l) = la.as_mut().get_mut(i) {
+            *l = <L::Scalar as Float>::from_f64(loss);
+        }
+        if let Some(g) = ga.as_mut().get_mut(i) {
+            *g = <L::Scalar as Float>::from_f64(grad);
+        }
+    }
+    (L::from_array(la), L::from_array(ga))
 }
 
 /// Lane kernel of [`bce`]: `(loss, grad)` for probability `p`, target `t`, weight `w`, with
@@ -450,7 +502,11 @@ fn bce_logits_checks<T: Float>(
 ///
 /// Accuracy (per element term, `t` in `[0, 1]`, weights 1): f32 ≤ 3 ULP, f64 ≤ 3 ULP
 /// (measured 2.5 and 1.9 in `tests/tests/loss_binary.rs`); each weight adds one rounding. The reduced
-/// value: double-double sum of the terms, rounded once.
+/// value: double-double sum of the terms, rounded once. Where `pw t` falls below the normal
+/// range (f32 `pw = 1e-30`, `t = 1e-15`), f32 forms the element and its gradient in `f64`
+/// and rounds them once; in f64 such a `pw t` is rounded into the subnormals, an absolute
+/// error of half a subnormal ULP times `w softplus(-x)`. Likewise a `softplus` or `σ` that
+/// is itself subnormal (f32 `x < -87.3`) carries its own rounding into a weighted term.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] naming `target` or `weight`; [`Error::InvalidShape`] naming
