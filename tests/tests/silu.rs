@@ -565,3 +565,54 @@ fn swish_far_tail_with_large_x() {
         worst.0, worst.1, worst.2
     );
 }
+
+#[test]
+fn swish_derivative_f32_extreme_beta() {
+    // silu'(βx) for β far from 1, x up to the f32 range and ±inf, against the stable f64
+    // form (βx exact in f64). Covers the AVX2 backend's f64 evaluation (β != 1) and the
+    // f32 form alike; the zero crossing's neighbourhood is left to the sweeps above.
+    fn silu_d(z: f64) -> f64 {
+        let e = libm::exp(-z.abs());
+        let d = 1.0 + e;
+        if z < 0.0 {
+            e * (d + z) / (d * d)
+        } else {
+            (d + z * e) / (d * d)
+        }
+    }
+    let xs: Vec<f32> = [
+        0.0f32,
+        -0.0,
+        1e-30,
+        -1e-30,
+        0.3,
+        -0.7,
+        5.0,
+        -40.0,
+        -150.0,
+        1e10,
+        -1e10,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ]
+    .to_vec();
+    for beta in [1e-30f32, -1e-20, 3e-5, 0.25, 7.5, -3.0, 1e20, 3.4e38] {
+        let mut d = vec![0.0f32; xs.len()];
+        nonlin::swish_derivative(&xs, beta, &mut d).unwrap();
+        for (&x, &got) in xs.iter().zip(&d) {
+            let xc = (x as f64).clamp(f32::MIN as f64, f32::MAX as f64);
+            let z = beta as f64 * xc;
+            if (z - -1.2784645427610738).abs() < 0.0625 {
+                continue;
+            }
+            let want = silu_d(z);
+            let u = ulp_f32(got, want);
+            assert!(
+                u <= 4.0,
+                "swish'({x:e}; {beta:e}) = {got:e}, want {want:e}: {u} ULP"
+            );
+        }
+    }
+}

@@ -170,9 +170,9 @@ fn mish_general<L: Lane>(x: L) -> L {
 /// `g = (E + 2)(n + 2) + 4x(1 + E)`; `x >= 0`: `[(1 + 2u) D + 4x u²(1 + u)] / D²` with
 /// `D = 1 + 2u + 2u²`; one division. Near `x1` (`|x - x1| < 1/4`) `g` comes from the
 /// expansion of the module docs (`t = x - x1` exact, `expm1(t)` without cancellation), so
-/// it keeps its relative accuracy through the zero: the plain sum's absolute error, about
-/// `2^-50`, is 15 `f32` ULPs of the result at the `f32` value nearest `x1`. Rounded once to
-/// `f32` by the caller.
+/// it keeps its relative accuracy through the zero (the plain sum, whose terms of size ~4
+/// carry `e`'s `1e-11`, measured 15 `f32` ULPs at the `f32` values nearest `x1`). Rounded
+/// once to `f32` by the caller.
 #[inline(always)]
 fn mish_derivative_wide<D: Lane<Scalar = f64>>(x: D) -> D {
     let one = D::splat(1.0);
