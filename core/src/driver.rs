@@ -171,7 +171,7 @@ pub(crate) fn map_unchecked<T: Float, K: Kernel1<T>>(x: &[T], out: &mut [T], k: 
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel1<T>> Job<'_, T, K> {
@@ -192,7 +192,7 @@ pub(crate) fn map_inplace<T: Float, K: Kernel1<T>>(x: &mut [T], k: K) {
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel1<T>> Job<'_, T, K> {
@@ -230,7 +230,7 @@ pub(crate) fn map2_unchecked<T: Float, K: Kernel2<T>>(a: &[T], b: &[T], out: &mu
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel2<T>> Job<'_, T, K> {
@@ -257,7 +257,7 @@ pub(crate) fn map2_inplace<T: Float, K: Kernel2<T>>(
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel2<T>> Job<'_, T, K> {
@@ -286,7 +286,7 @@ pub(crate) fn map3_unchecked<T: Float, K: Kernel3<T>>(
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel3<T>> Job<'_, T, K> {
@@ -315,7 +315,7 @@ pub(crate) fn map3_2out_unchecked<T: Float, K: Kernel3x2<T>>(
         type Output = ();
         #[inline(always)]
         fn call<B: Family>(self) {
-            self.go::<B::L<T>>()
+            self.go::<B::E<T>>()
         }
     }
     impl<T: Float, K: Kernel3x2<T>> Job<'_, T, K> {

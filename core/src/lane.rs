@@ -135,8 +135,10 @@ pub trait Lane:
         Self::from_array(a)
     }
 
-    /// The elements widened to `f64`, in order, as two lanes of four (the second holds
-    /// elements 4..8, zeros where there are fewer). Exact.
+    /// The elements widened to `f64`, in order, as two lanes of `D::LANES` (four for the
+    /// 8-wide lanes, whose second half holds elements 4..8; eight for the AVX2 backend's
+    /// two-register `F32x16`), zeros where there are fewer. Exact. (The default
+    /// implementation fills lanes of at most four.)
     #[inline(always)]
     fn widen<D: Lane<Scalar = f64>>(self) -> [D; 2] {
         let a = self.to_array();
@@ -158,6 +160,10 @@ pub trait Lane:
 pub trait Family: Copy + 'static {
     /// The backend's lane type for element type `T`.
     type L<T: Float>: Lane<Scalar = T>;
+    /// The lane type the element-wise drivers run on: `L<T>` itself, or several of its
+    /// registers interleaved op by op where the kernels are latency-bound (AVX2).
+    /// Element-wise kernels give the same bits on both.
+    type E<T: Float>: Lane<Scalar = T>;
 }
 
 /// The portable backend: `T::Lane` (`wide`, or [`Scalar1`] with the `scalar-lanes` feature).
@@ -167,6 +173,7 @@ pub struct Portable;
 
 impl Family for Portable {
     type L<T: Float> = <T as Float>::Lane;
+    type E<T: Float> = <T as Float>::Lane;
 }
 
 /// A computation written once for every lane backend: [`crate::backend`] calls

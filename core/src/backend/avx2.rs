@@ -1,4 +1,6 @@
-//! The AVX2+FMA lane backend (x86_64): `F32x8` and `F64x4` over `core::arch` intrinsics.
+//! The AVX2+FMA lane backend (x86_64): `F32x8` and `F64x4` over `core::arch` intrinsics,
+//! and their two-register forms `F32x16` and `F64x8` ([`pair`]), on which the element-wise
+//! drivers run (two vectors' chains of operations interleaved).
 //!
 //! # Why this is sound
 //! The intrinsics used here have one precondition: the CPU must support AVX, AVX2 and FMA
@@ -6,7 +8,7 @@
 //! from arrays of exactly `LANES` elements (unaligned access is what `loadu`/`storeu` are
 //! for).
 //!
-//! The types `F32x8` and `F64x4` (and the family `Avx2` that maps to them) cannot be named
+//! The types `F32x8` and `F64x4` (their pairs, and the family `Avx2` that maps to them) cannot be named
 //! outside the crate: this module is private and the `Sealed` trait whose associated types
 //! they are is unreachable. The only code that instantiates anything with them is [`run`],
 //! which is `unsafe` and called only from `backend::run` after `avx2_selected()` returned
@@ -27,6 +29,9 @@ use crate::lane::{Family, Lane, LaneFn};
 use core::arch::x86_64::*;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
+mod pair;
+pub use pair::{F32x16, F64x8};
+
 /// Eight `f32` in one AVX register.
 #[derive(Clone, Copy, Debug)]
 #[repr(transparent)]
@@ -37,12 +42,14 @@ pub struct F32x8(__m256);
 #[repr(transparent)]
 pub struct F64x4(__m256d);
 
-/// The AVX2+FMA backend as a lane family (`f32` → [`F32x8`], `f64` → [`F64x4`]).
+/// The AVX2+FMA backend as a lane family (`f32` → [`F32x8`], `f64` → [`F64x4`]; for the
+/// element-wise drivers [`F32x16`] and [`F64x8`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2;
 
 impl Family for Avx2 {
     type L<T: Float> = <T as Sealed>::Avx;
+    type E<T: Float> = <T as Sealed>::AvxPair;
 }
 
 /// Runs `f` on the AVX2+FMA backend, compiled for AVX2 and FMA.

@@ -205,3 +205,174 @@ pub(crate) fn run<F: LaneFn>(f: F) -> F::Output {
     }
     f.call::<Portable>()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The element-wise drivers run on `Family::E` (two AVX registers interleaved on the
+    //! AVX2 backend), the row kernels on `Family::L`; the activations' lane kernels must give
+    //! the same bits on both, or a kernel called from a row kernel would differ from the
+    //! same kernel called on a slice.
+    use super::*;
+    use crate::activation::tanh as th;
+    use crate::activation::{elu, gelu, hard, mish, relu, sigmoid, silu, softplus, softsign};
+    use crate::float::Float;
+    use crate::lane::{Family, Lane};
+    use core::marker::PhantomData;
+
+    const N: usize = 1024;
+
+    /// Ordinary values, tails and special values, in an order that puts each tail value
+    /// in a different position of its 8- and 16-element groups, so that the kernels' short
+    /// paths (taken only when every element of a vector allows it) and general paths mix
+    /// differently on the two lane types.
+    fn inputs<T: Float>(seed: u64) -> [T; N] {
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-40,
+            -1e-310,
+            1e-30,
+            -88.5,
+            90.0,
+            -745.5,
+            710.0,
+            1e30,
+            -1e30,
+        ];
+        let mut s = seed;
+        core::array::from_fn(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            let v = match i % 7 {
+                0 => special[(s % special.len() as u64) as usize],
+                1 | 2 => (u - 0.5) * 2400.0,
+                _ => (u - 0.5) * 24.0,
+            };
+            T::from_f64(v)
+        })
+    }
+
+    /// Runs `body` over [`inputs`] on lane type `L`.
+    macro_rules! on_lanes {
+        ($L:ty, $xs:expr, |$x:ident| $body:expr) => {{
+            let mut out = [T::ZERO; N];
+            for (c, o) in $xs
+                .chunks_exact(<$L>::LANES)
+                .zip(out.chunks_exact_mut(<$L>::LANES))
+            {
+                let mut a = <$L as Lane>::Array::default();
+                a.as_mut().copy_from_slice(c);
+                let $x = <$L>::from_array(a);
+                o.copy_from_slice(($body).to_array().as_ref());
+            }
+            out
+        }};
+    }
+
+    /// A parameter in the lanes' element type.
+    fn c<S: Float>(v: f64) -> S {
+        S::from_f64(v)
+    }
+
+    struct SameBits<T>(u64, PhantomData<T>);
+
+    impl<T: Float> LaneFn for SameBits<T> {
+        /// The first kernel and input whose results differ.
+        type Output = Option<(&'static str, f64)>;
+        fn call<B: Family>(self) -> Self::Output {
+            let xs = inputs::<T>(self.0);
+            macro_rules! same {
+                ($name:literal, |$x:ident| $body:expr) => {{
+                    #[inline(always)]
+                    fn k<L: Lane>($x: L) -> L {
+                        $body
+                    }
+                    let a = on_lanes!(B::L<T>, xs, |x| k(x));
+                    let b = on_lanes!(B::E<T>, xs, |x| k(x));
+                    for ((p, q), x) in a.iter().zip(&b).zip(&xs) {
+                        let (p, q) = (p.to_f64(), q.to_f64());
+                        if p.to_bits() != q.to_bits() && !(p.is_nan() && q.is_nan()) {
+                            return Some(($name, x.to_f64()));
+                        }
+                    }
+                }};
+            }
+            same!("sigmoid", |x| sigmoid::sigmoid_lane(x));
+            same!("sigmoid'", |x| sigmoid::sigmoid_derivative_lane(x));
+            same!("tanh", |x| th::tanh_lane(x));
+            same!("tanh'", |x| th::tanh_derivative_lane(x));
+            same!("relu", |x| relu::relu_lane(x));
+            same!("leaky_relu", |x| relu::leaky_relu_lane(
+                x,
+                L::splat(c(0.01))
+            ));
+            same!("hardtanh", |x| relu::hardtanh_lane(
+                x,
+                L::splat(c(-1.0)),
+                L::splat(c(1.0))
+            ));
+            same!("elu", |x| elu::elu_lane(x, c(1.0)));
+            same!("elu a=0.3", |x| elu::elu_lane(x, c(0.3)));
+            same!("elu'", |x| elu::elu_derivative_lane(x, c(1.0)));
+            same!("selu", |x| elu::selu_lane(x));
+            same!("selu'", |x| elu::selu_derivative_lane(x));
+            same!("celu", |x| elu::celu_lane(x, c(1.0)));
+            same!("celu a=2.5", |x| elu::celu_lane(x, c(2.5)));
+            same!("celu'", |x| elu::celu_derivative_lane(x, c(1.0)));
+            same!("softsign", |x| softsign::softsign_lane(x));
+            same!("softsign'", |x| softsign::softsign_derivative_lane(x));
+            same!("softplus", |x| softplus::softplus_lane(x, L::splat(c(1.0))));
+            same!("softplus b=3", |x| softplus::softplus_lane(
+                x,
+                L::splat(c(3.0))
+            ));
+            same!("softplus'", |x| softplus::softplus_derivative_lane(
+                x,
+                L::splat(c(1.0))
+            ));
+            same!("log_sigmoid", |x| softplus::log_sigmoid_lane(x));
+            same!("log_sigmoid'", |x| softplus::log_sigmoid_derivative_lane(x));
+            same!("mish", |x| mish::mish_lane(x));
+            same!("mish'", |x| mish::mish_derivative_lane(x));
+            same!("hardsigmoid", |x| hard::hardsigmoid_lane(x));
+            same!("hardswish", |x| hard::hardswish_lane(x));
+            same!("hardswish'", |x| hard::hardswish_derivative_lane(x));
+            same!("silu", |x| silu::silu_lane(x));
+            same!("silu'", |x| silu::silu_derivative_lane(x));
+            same!("swish b=1.5", |x| silu::swish_lane(x, L::splat(c(1.5))));
+            same!("swish' b=1.5", |x| silu::swish_derivative_lane(
+                x,
+                L::splat(c(1.5))
+            ));
+            same!("gelu", |x| gelu::gelu_lane(x));
+            same!("gelu'", |x| gelu::gelu_derivative_lane(x));
+            same!("gelu_tanh", |x| gelu::gelu_tanh_lane(x));
+            same!("gelu_tanh'", |x| gelu::gelu_tanh_derivative_lane(x));
+            None
+        }
+    }
+
+    #[test]
+    fn elementwise_lanes_give_the_same_bits_as_row_lanes() {
+        for seed in 1..=8u64 {
+            let s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            assert_eq!(
+                run(SameBits::<f32>(s, PhantomData)),
+                None,
+                "f32, {:?}",
+                backend()
+            );
+            assert_eq!(
+                run(SameBits::<f64>(s, PhantomData)),
+                None,
+                "f64, {:?}",
+                backend()
+            );
+        }
+    }
+}
