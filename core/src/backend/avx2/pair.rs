@@ -93,22 +93,15 @@ macro_rules! impl_pair {
             #[inline(always)]
             fn from_array(a: [$t; $n]) -> Self {
                 let (mut lo, mut hi) = ([0.0; $h], [0.0; $h]);
-                for (i, v) in a.into_iter().enumerate() {
-                    if i < $h {
-                        lo[i % $h] = v;
-                    } else {
-                        hi[i % $h] = v;
-                    }
-                }
+                lo.copy_from_slice(&a[..$h]);
+                hi.copy_from_slice(&a[$h..]);
                 Self($half::from_array(lo), $half::from_array(hi))
             }
             #[inline(always)]
             fn to_array(self) -> [$t; $n] {
                 let mut a = [0.0; $n];
-                let halves = self.0.to_array().into_iter().chain(self.1.to_array());
-                for (d, s) in a.iter_mut().zip(halves) {
-                    *d = s;
-                }
+                a[..$h].copy_from_slice(&self.0.to_array());
+                a[$h..].copy_from_slice(&self.1.to_array());
                 a
             }
             #[inline(always)]
@@ -237,8 +230,10 @@ macro_rules! pair_widen {
             <$D as Lane>::Array::default(),
         ];
         for (o, (lo, hi)) in out.iter_mut().zip([(a, b), (c, d)]) {
-            let src = lo.to_array().into_iter().chain(hi.to_array());
-            for (d, s) in o.as_mut().iter_mut().zip(src) {
+            let mut w = [0.0f64; 8];
+            w[..4].copy_from_slice(&lo.to_array());
+            w[4..].copy_from_slice(&hi.to_array());
+            for (d, s) in o.as_mut().iter_mut().zip(w) {
                 *d = s;
             }
         }
