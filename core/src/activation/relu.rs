@@ -536,7 +536,7 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
 /// `slopes.len()` channels) so that each call's slope slice lines up with its elements.
 ///
 /// Few channels: the slopes are repeated into a stack buffer of whole rows (a multiple of
-/// the lane width where that fits), so the lane loop runs over long blocks instead of one
+/// the widest lane width where that fits), so the lane loop runs over long blocks instead of one
 /// short, padded row at a time. Many channels: one call per row with `slopes` itself.
 #[inline(always)]
 fn for_each_slope_block<T: Float>(n: usize, slopes: &[T], mut f: impl FnMut(usize, &[T])) {
@@ -552,7 +552,10 @@ fn for_each_slope_block<T: Float>(n: usize, slopes: &[T], mut f: impl FnMut(usiz
         }
         return;
     }
-    let lcm = c / gcd(c, T::LANES) * T::LANES;
+    // 512 bits: the widest lane of any backend (the AVX2 backend's two-register lanes), a
+    // multiple of every other backend's width.
+    let w = 64 / core::mem::size_of::<T>();
+    let lcm = c / gcd(c, w) * w;
     let block = if lcm <= PATTERN {
         lcm * (PATTERN / lcm)
     } else {
