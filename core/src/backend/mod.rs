@@ -8,7 +8,9 @@
 //!   Cortex-M). Always available; the only backend on targets other than x86_64.
 //! - [`Backend::Avx2Fma`] (x86_64): 256-bit AVX2 registers with fused multiply-add, through
 //!   `core::arch`, compiled inside `#[target_feature(enable = "avx2,fma")]` functions so that
-//!   a plain `cargo build --release` gets it on CPUs that have it.
+//!   a plain `cargo build --release` gets it on CPUs that have it. The element-wise kernels
+//!   run on two registers at a time (each operation issued on both in turn, which hides
+//!   the latency of their long chains of dependent operations); the row kernels on one.
 //!
 //! # Selection
 //! Once, on first use, cached in an atomic:

@@ -8,7 +8,7 @@
 //! vector's waiting operations long before the next loop iteration's independent ones are
 //! reached, and unrolling the loop does not help, since it only puts the second chain after
 //! the first. Interleaved, the two chains share the pipeline from the first operation: the
-//! report measured sigmoid 1172 → 1393 Melem/s, gelu 329 → 443, silu 947 → 1252 (f32, 1M,
+//! report measured sigmoid 1172 → 1378 Melem/s, gelu 329 → 446, silu 947 → 1248 (f32, 1M,
 //! one thread, the same run; `cargo run --release -p nonlin-benches --bin report -- --quick`).
 //!
 //! Each element's result is that of the one-register lane (the same operations on the same
