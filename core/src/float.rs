@@ -16,18 +16,25 @@ pub(crate) mod sealed {
         /// The AVX2+FMA lane of two registers (the element-wise drivers').
         #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
         type AvxPair: crate::lane::Lane<Scalar = Self>;
+        /// The AVX2+FMA lane of four registers (`driver::Quad` kernels).
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type AvxQuad: crate::lane::Lane<Scalar = Self>;
     }
     impl Sealed for f32 {
         #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
         type Avx = crate::backend::avx2::F32x8;
         #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
         type AvxPair = crate::backend::avx2::F32x16;
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type AvxQuad = crate::backend::avx2::F32x32;
     }
     impl Sealed for f64 {
         #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
         type Avx = crate::backend::avx2::F64x4;
         #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
         type AvxPair = crate::backend::avx2::F64x8;
+        #[cfg(all(target_arch = "x86_64", not(feature = "force-portable")))]
+        type AvxQuad = crate::backend::avx2::F64x16;
     }
 }
 

@@ -164,6 +164,9 @@ pub trait Family: Copy + 'static {
     /// registers interleaved op by op where the kernels are latency-bound (AVX2).
     /// Element-wise kernels give the same bits on both.
     type E<T: Float>: Lane<Scalar = T>;
+    /// The lane type of the kernels that gain from four registers at a time (see
+    /// `driver::Quad`): `L<T>` on the portable backend. Same bits as `E<T>` and `L<T>`.
+    type Q<T: Float>: Lane<Scalar = T>;
 }
 
 /// The portable backend: `T::Lane` (`wide`, or [`Scalar1`] with the `scalar-lanes` feature).
@@ -174,6 +177,7 @@ pub struct Portable;
 impl Family for Portable {
     type L<T: Float> = <T as Float>::Lane;
     type E<T: Float> = <T as Float>::Lane;
+    type Q<T: Float> = <T as Float>::Lane;
 }
 
 /// A computation written once for every lane backend: [`crate::backend`] calls

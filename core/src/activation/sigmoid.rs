@@ -6,7 +6,7 @@
 //! `σ'(x) = e/(1+e)^2` stays a normal number wherever the exact value is one (PyTorch's
 //! `σ(1-σ)` is 0 for f32 `x > 16.6`).
 
-use crate::driver;
+use crate::driver::{self, Quad};
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
@@ -129,7 +129,7 @@ pub fn sigmoid_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[1] > 4.0e-18 && d[1] < 4.3e-18); // e^-40, a normal number
 /// ```
 pub fn sigmoid_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, lanes!(|x| sigmoid_derivative_lane(x)))
+    driver::map(x, out, Quad(lanes!(|x| sigmoid_derivative_lane(x))))
 }
 
 /// Backward pass of the sigmoid: `grad_in[i] = grad_out[i] * σ'(x[i])`.

@@ -12,7 +12,7 @@
 //! where the result is `≈ e^(βx)/β`. The positive part is applied as `max(x, 0)` (not
 //! `max(βx, 0)/β`), so it is exact, and only the small `log1p` term is divided by β.
 
-use crate::driver;
+use crate::driver::{self, Quad};
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
@@ -233,7 +233,11 @@ pub(crate) fn log_sigmoid_derivative_lane<L: Lane>(x: L) -> L {
 /// ```
 pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    driver::map(x, out, lanes!([beta] | v | softplus_beta_lane(v, beta)))
+    driver::map(
+        x,
+        out,
+        Quad(lanes!([beta] | v | softplus_beta_lane(v, beta))),
+    )
 }
 
 /// [`softplus`] in place: `x[i] = softplus(x[i]; beta)`. Same accuracy and special values.
@@ -251,7 +255,7 @@ pub fn softplus<T: Float>(x: &[T], beta: T, out: &mut [T]) -> Result<(), Error> 
 /// ```
 pub fn softplus_inplace<T: Float>(x: &mut [T], beta: T) -> Result<(), Error> {
     check_beta(beta.to_f64())?;
-    driver::map_inplace(x, lanes!([beta] | v | softplus_beta_lane(v, beta)));
+    driver::map_inplace(x, Quad(lanes!([beta] | v | softplus_beta_lane(v, beta))));
     Ok(())
 }
 
@@ -338,7 +342,7 @@ pub fn softplus_backward<T: Float>(
 /// assert!((y[2] + 1.92875e-22).abs() < 1e-27); // -e^-50, where ln(σ(50)) = 0
 /// ```
 pub fn log_sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, lanes!(|x| log_sigmoid_lane(x)))
+    driver::map(x, out, Quad(lanes!(|x| log_sigmoid_lane(x))))
 }
 
 /// [`log_sigmoid`] in place. Same accuracy and special values.
@@ -350,7 +354,7 @@ pub fn log_sigmoid<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x[0], -core::f64::consts::LN_2);
 /// ```
 pub fn log_sigmoid_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, lanes!(|x| log_sigmoid_lane(x)))
+    driver::map_inplace(x, Quad(lanes!(|x| log_sigmoid_lane(x))))
 }
 
 /// Derivative of the log-sigmoid: `out[i] = σ(-x[i]) = 1 - σ(x[i])`, from `exp(-|x|)` (no

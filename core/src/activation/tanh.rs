@@ -7,7 +7,7 @@
 //! a normal number as long as the exact value is one (`tanh'(40) ≈ 7.2e-35` in f32) and is
 //! computed into the subnormals beyond that.
 
-use crate::driver;
+use crate::driver::{self, Quad};
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
@@ -63,7 +63,7 @@ pub(crate) fn tanh_derivative_lane<L: Lane>(x: L) -> L {
 /// assert_eq!(y[3], 1.0);
 /// ```
 pub fn tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, lanes!(|x| tanh_lane(x)))
+    driver::map(x, out, Quad(lanes!(|x| tanh_lane(x))))
 }
 
 /// [`tanh`] in place: `x[i] = tanh(x[i])`. Same accuracy and special values.
@@ -75,7 +75,7 @@ pub fn tanh<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert_eq!(x, [0.0, -1.0]);
 /// ```
 pub fn tanh_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, lanes!(|x| tanh_lane(x)))
+    driver::map_inplace(x, Quad(lanes!(|x| tanh_lane(x))))
 }
 
 /// Derivative of tanh, `out[i] = tanh'(x[i]) = 1 - tanh²(x[i])`, evaluated without
@@ -99,7 +99,7 @@ pub fn tanh_inplace<T: Float>(x: &mut [T]) {
 /// assert!(d[1] > 1.69e-17 && d[1] < 1.71e-17); // 4 e^-40, where 1 - tanh² gives 0
 /// ```
 pub fn tanh_derivative<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, lanes!(|x| tanh_derivative_lane(x)))
+    driver::map(x, out, Quad(lanes!(|x| tanh_derivative_lane(x))))
 }
 
 /// Backward pass of tanh: `grad_in[i] = grad_out[i] * tanh'(x[i])`.

@@ -30,7 +30,7 @@ use core::arch::x86_64::*;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
 mod pair;
-pub use pair::{F32x16, F64x8};
+pub use pair::{F32x16, F32x32, F64x8, F64x16};
 
 /// Eight `f32` in one AVX register.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +50,7 @@ pub struct Avx2;
 impl Family for Avx2 {
     type L<T: Float> = <T as Sealed>::Avx;
     type E<T: Float> = <T as Sealed>::AvxPair;
+    type Q<T: Float> = <T as Sealed>::AvxQuad;
 }
 
 /// Runs `f` on the AVX2+FMA backend, compiled for AVX2 and FMA.

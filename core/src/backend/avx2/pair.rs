@@ -40,7 +40,7 @@ macro_rules! both {
 }
 
 macro_rules! impl_pair {
-    ($pair:ident, $half:ident, $t:ident, $n:expr, $h:expr) => {
+    ($pair:ident, $half:ident, $t:ident, $n:expr, $h:expr, wide = $wide:ident) => {
         impl Add for $pair {
             type Output = Self;
             #[inline(always)]
@@ -80,7 +80,7 @@ macro_rules! impl_pair {
         impl Lane for $pair {
             type Scalar = $t;
             type Array = [$t; $n];
-            type Wide = F64x8;
+            type Wide = $wide;
             const LANES: usize = $n;
             const HAS_FMA: bool = true;
             const WIDE_EVAL: bool = true;
@@ -198,48 +198,49 @@ macro_rules! impl_pair {
                 (Self(m0, m1), Self(e0, e1))
             }
             #[inline(always)]
-            fn narrow(w: [F64x8; 2]) -> Self {
-                pair_narrow!($t, w)
+            fn narrow(w: [$wide; 2]) -> Self {
+                pair_narrow!($t, $half, w)
             }
             #[inline(always)]
             fn widen<D: Lane<Scalar = f64>>(self) -> [D; 2] {
-                pair_widen!($t, self, D)
+                pair_widen!($t, $half, $h, self, D)
             }
         }
     };
 }
 
-/// [`Lane::narrow`]: each `f32` half from two `f64` halves (one rounding each); for `f64`
-/// the first lane itself.
+/// [`Lane::narrow`]: each `f32` half from the two halves of one wide lane (one rounding
+/// each); for `f64` the first lane itself.
 macro_rules! pair_narrow {
-    (f32, $w:expr) => {{
+    (f32, $half:ident, $w:expr) => {{
         let [a, b] = $w;
-        Self(F32x8::narrow([a.0, a.1]), F32x8::narrow([b.0, b.1]))
+        Self($half::narrow([a.0, a.1]), $half::narrow([b.0, b.1]))
     }};
-    (f64, $w:expr) => {{ $w[0] }};
+    (f64, $half:ident, $w:expr) => {{ $w[0] }};
 }
 
-/// [`Lane::widen`]: elements `0..8` and `8..16` as two lanes of eight `f64` (four `vcvtps2pd`);
-/// for `f64` the lane itself and zeros. The arrays vanish when `D` is [`F64x8`].
+/// [`Lane::widen`]: the first and second half of the elements as two `f64` lanes (each
+/// `f32` half widened as its own type does it, `vcvtps2pd` underneath); for `f64` the lane
+/// itself and zeros. The arrays vanish when `D` is the lane's [`Lane::Wide`].
 macro_rules! pair_widen {
-    (f32, $v:expr, $D:ty) => {{
-        let [a, b] = $v.0.widen::<F64x4>();
-        let [c, d] = $v.1.widen::<F64x4>();
+    (f32, $half:ident, $h:expr, $v:expr, $D:ty) => {{
+        let [a, b] = $v.0.widen::<<$half as Lane>::Wide>();
+        let [c, d] = $v.1.widen::<<$half as Lane>::Wide>();
         let mut out = [
             <$D as Lane>::Array::default(),
             <$D as Lane>::Array::default(),
         ];
         for (o, (lo, hi)) in out.iter_mut().zip([(a, b), (c, d)]) {
-            let mut w = [0.0f64; 8];
-            w[..4].copy_from_slice(&lo.to_array());
-            w[4..].copy_from_slice(&hi.to_array());
+            let mut w = [0.0f64; $h];
+            w[..$h / 2].copy_from_slice(&lo.to_array());
+            w[$h / 2..].copy_from_slice(&hi.to_array());
             for (d, s) in o.as_mut().iter_mut().zip(w) {
                 *d = s;
             }
         }
         [<$D>::from_array(out[0]), <$D>::from_array(out[1])]
     }};
-    (f64, $v:expr, $D:ty) => {{
+    (f64, $half:ident, $h:expr, $v:expr, $D:ty) => {{
         let mut o = <$D as Lane>::Array::default();
         for (d, s) in o.as_mut().iter_mut().zip($v.to_array()) {
             *d = s;
@@ -248,5 +249,16 @@ macro_rules! pair_widen {
     }};
 }
 
-impl_pair!(F32x16, F32x8, f32, 16, 8);
-impl_pair!(F64x8, F64x4, f64, 8, 4);
+impl_pair!(F32x16, F32x8, f32, 16, 8, wide = F64x8);
+impl_pair!(F64x8, F64x4, f64, 8, 4, wide = F64x8);
+
+/// Thirty-two `f32` in four AVX registers (two [`F32x16`]).
+#[derive(Clone, Copy, Debug)]
+pub struct F32x32(F32x16, F32x16);
+
+/// Sixteen `f64` in four AVX registers (two [`F64x8`]).
+#[derive(Clone, Copy, Debug)]
+pub struct F64x16(F64x8, F64x8);
+
+impl_pair!(F32x32, F32x16, f32, 32, 16, wide = F64x16);
+impl_pair!(F64x16, F64x8, f64, 16, 8, wide = F64x16);
