@@ -31,7 +31,8 @@ pub(crate) trait Kernel1<T: Float>: Copy {
 /// two alternating runs of `report --quick` (AVX2, f32, 1M), tanh 955 → 1090 Melem/s,
 /// sigmoid' 995 → 1242, gelu 450 → 495, softplus 706 → 767, log_sigmoid 702 → 778,
 /// tanh' 917 → 994; kernels with more live values (the `f64`-evaluated derivatives, silu',
-/// celu', hardswish) ran 5–16% slower on four, and stay on two.
+/// celu', hardswish) ran 5–16% slower on four, and stay on two. `f64` kernels stay on two
+/// registers (`Family::Q<f64>` is `E<f64>`): they were no faster on four.
 #[derive(Clone, Copy)]
 pub(crate) struct Quad<K>(pub(crate) K);
 

@@ -30,7 +30,7 @@ use core::arch::x86_64::*;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
 mod pair;
-pub use pair::{F32x16, F32x32, F64x8, F64x16};
+pub use pair::{F32x16, F32x32, F64x8};
 
 /// Eight `f32` in one AVX register.
 #[derive(Clone, Copy, Debug)]

@@ -256,7 +256,7 @@ impl_pair!(F64x8, F64x4, f64, 8, 4, wide = F64x8);
 #[derive(Clone, Copy, Debug)]
 pub struct F32x32(F32x16, F32x16);
 
-/// Sixteen `f64` in four AVX registers (two [`F64x8`]).
+/// Sixteen `f64` in four AVX registers (two [`F64x8`]): the [`Lane::Wide`] of [`F32x32`].
 #[derive(Clone, Copy, Debug)]
 pub struct F64x16(F64x8, F64x8);
 
