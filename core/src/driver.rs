@@ -29,9 +29,11 @@ pub(crate) trait Kernel1<T: Float>: Copy {
 /// 32 `f32` or 16 `f64`, each operation issued on the four in turn). For kernels with long
 /// chains of dependent operations and few live values: measured against two registers in
 /// two alternating runs of `report --quick` (AVX2, f32, 1M), tanh 955 → 1090 Melem/s,
-/// sigmoid' 995 → 1242, gelu 450 → 495, softplus 706 → 767, log_sigmoid 702 → 778,
-/// tanh' 917 → 994; kernels with more live values (the `f64`-evaluated derivatives, silu',
-/// celu', hardswish) ran 5–16% slower on four, and stay on two. `f64` kernels stay on two
+/// sigmoid' 995 → 1242, softplus 706 → 767, log_sigmoid 702 → 778, tanh' 917 → 994;
+/// kernels with more live values (the `f64`-evaluated derivatives, silu', celu',
+/// hardswish) ran 5–16% slower on four, and stay on two. gelu ran faster on one thread
+/// (450 → 495) but its two-thread scaling in the report fell from 2.00x to 1.43x at 1M
+/// and 16M elements (reproduced, cause not found), so it stays on two. `f64` kernels stay on two
 /// registers (`Family::Q<f64>` is `E<f64>`): they were no faster on four.
 #[derive(Clone, Copy)]
 pub(crate) struct Quad<K>(pub(crate) K);

@@ -32,7 +32,7 @@
 //! maximum there: 2.7 ULP). The inputs of the cancellation, `S(a)` and `a/√(2π)`, are
 //! formed to a fraction of an ulp for this reason.
 
-use crate::driver::{self, Quad};
+use crate::driver;
 use crate::error::Error;
 use crate::float::Float;
 use crate::lane::Lane;
@@ -345,7 +345,7 @@ pub(crate) fn gelu_tanh_derivative_lane<L: Lane>(x: L) -> L {
 /// assert!((y[2] - 0.8413447).abs() < 1e-6);
 /// ```
 pub fn gelu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
-    driver::map(x, out, Quad(lanes!(|x| gelu_lane(x))))
+    driver::map(x, out, lanes!(|x| gelu_lane(x)))
 }
 
 /// [`gelu`] in place: `x[i] = x[i] Φ(x[i])`. Same accuracy and special values.
@@ -358,7 +358,7 @@ pub fn gelu<T: Float>(x: &[T], out: &mut [T]) -> Result<(), Error> {
 /// assert!((x[1] - 0.8413447460685429).abs() < 1e-15);
 /// ```
 pub fn gelu_inplace<T: Float>(x: &mut [T]) {
-    driver::map_inplace(x, Quad(lanes!(|x| gelu_lane(x))))
+    driver::map_inplace(x, lanes!(|x| gelu_lane(x)))
 }
 
 /// Derivative of the exact GELU, `out[i] = Φ(x[i]) + x[i] φ(x[i])`
