@@ -184,19 +184,23 @@ fn tanh_parts<L: Lane>(x: L) -> (L, L, L, L, L, L, L, L) {
     (xc, x2, x2l, mh, ml, n, er, neg)
 }
 
-/// `e^(-|v|)` and `v' = C1 + 3 C3 x²` for an `f32` value `x` held in `f64` lanes (clamped to
-/// `±TANH_XMAX`), with plain `f64` arithmetic: `x²` is exact (two 24-bit significands), `v`
+/// `e^(-|v|)`, `v' = C1 + 3 C3 x²` and the clamped `x` itself, for an `f32` value `x` held in
+/// `f64` lanes, clamped to `±TANH_XMAX` (the callers handle the lanes beyond), with plain
+/// `f64` arithmetic: `x²` is exact (two 24-bit significands), `v`
 /// carries three roundings of `2^-53`, which move `e` by at most `|v| 2^-51 <= 6e-14`
 /// relative; [`vmath::exp_wide`] adds at most `1e-11`. Below `-120` the exponent is clamped: every
 /// result that uses `e` there is below half the smallest `f32` subnormal, exactly or not.
 #[inline(always)]
-fn tanh_parts_wide<D: Lane<Scalar = f64>>(xc: D) -> (D, D) {
+fn tanh_parts_wide<D: Lane<Scalar = f64>>(x: D) -> (D, D, D) {
+    let xmax = D::splat(TANH_XMAX);
+    let xc = x.max(-xmax).min(xmax);
     let x2 = xc * xc;
     let v = xc * x2.mul_add(D::splat(C3.0), D::splat(C1.0));
     let w = (-v.abs()).max(D::splat(-120.0));
     (
         vmath::exp_wide(w),
         x2.mul_add(D::splat(C3X3.0), D::splat(C1.0)),
+        xc,
     )
 }
 
@@ -207,8 +211,7 @@ fn tanh_parts_wide<D: Lane<Scalar = f64>>(xc: D) -> (D, D) {
 fn gelu_tanh_wide<D: Lane<Scalar = f64>>(x: D) -> D {
     let one = D::splat(1.0);
     let xmax = D::splat(TANH_XMAX);
-    let xc = x.max(-xmax).min(xmax);
-    let (e, _) = tanh_parts_wide(xc);
+    let (e, _, _) = tanh_parts_wide(x);
     // σ(v) = 1/(1 + e) for x >= 0, e/(1 + e) below.
     let neg = x.lt(D::splat(0.0));
     let r = x * (D::select(neg, e, one) / (one + e));
@@ -228,8 +231,7 @@ fn gelu_tanh_wide<D: Lane<Scalar = f64>>(x: D) -> D {
 fn gelu_tanh_derivative_wide<D: Lane<Scalar = f64>>(x: D) -> D {
     let one = D::splat(1.0);
     let xmax = D::splat(TANH_XMAX);
-    let xc = x.max(-xmax).min(xmax);
-    let (e, vp) = tanh_parts_wide(xc);
+    let (e, vp, xc) = tanh_parts_wide(x);
     let neg = x.lt(D::splat(0.0));
     let d = one + e;
     let p = xc * vp;
