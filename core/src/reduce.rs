@@ -25,7 +25,7 @@ pub struct Dd {
     pub lo: f64,
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     let bb = s - a;
@@ -37,7 +37,7 @@ impl Dd {
     pub const ZERO: Dd = Dd { hi: 0.0, lo: 0.0 };
 
     /// `self + v` for an `f64` term.
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub fn add_f64(self, v: f64) -> Dd {
         let (s, e) = two_sum(self.hi, v);
         if !s.is_finite() {
@@ -52,7 +52,7 @@ impl Dd {
     /// `self + o`, both double-double. Used to combine block results, in block order.
     // An inherent method (not `ops::Add`) so that callers need no trait import.
     #[allow(clippy::should_implement_trait)]
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub fn add(self, o: Dd) -> Dd {
         let (s, e) = two_sum(self.hi, o.hi);
         if !s.is_finite() {
@@ -64,7 +64,7 @@ impl Dd {
     }
 
     /// The sum rounded to `f64`. NaN or ±inf terms make this NaN or ±inf.
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub fn value(self) -> f64 {
         let v = self.hi + self.lo;
         // hi = ±inf makes lo NaN (inf - inf); keep the infinity.
@@ -87,7 +87,7 @@ struct LaneAcc {
 }
 
 impl LaneAcc {
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn new() -> Self {
         LaneAcc {
             hi: [0.0; 8],
@@ -97,7 +97,7 @@ impl LaneAcc {
 
     /// Adds every element of `v`. The loops run over the lane count (a constant), so they
     /// unroll and vectorise.
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn add_full<L: Lane>(&mut self, v: L) {
         let a = v.to_array();
         let a = a.as_ref();
@@ -116,7 +116,7 @@ impl LaneAcc {
 
     /// Adds the first `count` elements of `v` (the rest are tail padding), with the same
     /// per-position arithmetic as [`LaneAcc::add_full`].
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn add_partial<L: Lane>(&mut self, v: L, count: usize) {
         let a = v.to_array();
         let a = a.as_ref();
@@ -134,7 +134,7 @@ impl LaneAcc {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn finish(&self) -> Dd {
         let mut d = Dd::ZERO;
         for (&hi, &lo) in self.hi.iter().zip(&self.lo) {
@@ -146,7 +146,7 @@ impl LaneAcc {
 
 type Ln<T> = <T as Float>::Lane;
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn load<T: Float>(chunk: &[T]) -> Ln<T> {
     let mut a = <Ln<T> as Lane>::Array::default();
     for (d, s) in a.as_mut().iter_mut().zip(chunk) {
@@ -155,7 +155,7 @@ fn load<T: Float>(chunk: &[T]) -> Ln<T> {
     Ln::<T>::from_array(a)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn store<T: Float>(v: Ln<T>, chunk: &mut [T]) {
     let a = v.to_array();
     for (d, s) in chunk.iter_mut().zip(a.as_ref()) {
@@ -166,7 +166,7 @@ fn store<T: Float>(v: Ln<T>, chunk: &mut [T]) {
 /// The [`Dd`] of one block: `sum f(a[i], b[i], c[i])` over the block, writing `g(...)` into
 /// `out` when given (the fused gradient). The slices must have equal lengths (callers
 /// check); `b`/`c` may be empty when unused (zeros are passed to `f` then).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn block3<T: Float>(
     a: &[T],
     b: &[T],
@@ -222,14 +222,14 @@ pub(crate) fn block3<T: Float>(
     acc.finish()
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn sub<T>(s: &[T], start: usize, end: usize) -> &[T] {
     s.get(start..end).unwrap_or(&[])
 }
 
 /// Deterministic sum of `f(a[i], b[i], c[i]).0` over all elements (writing `.1` into `out`
 /// when given): blocks of [`BLOCK`] combined in order. Lengths must agree (callers check).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn sum3<T: Float>(
     a: &[T],
     b: &[T],

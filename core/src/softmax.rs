@@ -104,7 +104,7 @@ const BLOCK_CHUNKS: usize = 8;
 /// are rescaled) are then the same as on the 8-wide builds; blocks of 8 elements would
 /// rescale up to eight times more often, each rescaling of a subnormal partial sum adding a
 /// rounding error.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn block_len<U: Float>(n: usize) -> usize {
     BLOCK_CHUNKS * n.max(32 / core::mem::size_of::<U>())
 }
@@ -123,12 +123,12 @@ const LAG: f64 = 16.0;
 // ------------------------------------------------------------------------------------------
 // Scalar helpers (once per row), in f64 through the crate's own vector math.
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn first(v: P64) -> f64 {
     v.to_array()[0]
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn first_t<L: Lane>(v: L) -> f64 {
     v.to_array().as_ref().first().map_or(0.0, |x| x.to_f64())
 }
@@ -154,7 +154,7 @@ pub(crate) fn log1p64(x: f64) -> f64 {
 }
 
 /// Knuth's TwoSum: `s + e = a + b` exactly.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     let bb = s - a;
@@ -169,20 +169,20 @@ pub(crate) fn two_prod(a: f64, b: f64) -> (f64, f64) {
 }
 
 /// A double-double value `(hi, lo)` plus an `f64`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn dd_add_f64(a: (f64, f64), v: f64) -> (f64, f64) {
     let (s, e) = two_sum(a.0, v);
     two_sum(s, a.1 + e)
 }
 
 /// Double-double sum.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn dd_add(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let (s, e) = two_sum(a.0, b.0);
     two_sum(s, e + a.1 + b.1)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn clean64(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
 }
@@ -211,7 +211,7 @@ pub(crate) fn exp_diff64(a: f64, b: f64, t: f64) -> f64 {
 }
 
 /// `(hi, lo)` in `T`: `hi = round(v.0)`, `lo = round(v.0 - hi + v.1)`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn split_t<T: Float>(v: (f64, f64)) -> (T, T) {
     let hi = T::from_f64(v.0);
     let lo = if v.0.is_finite() {
@@ -225,19 +225,19 @@ pub(crate) fn split_t<T: Float>(v: (f64, f64)) -> (T, T) {
 // ------------------------------------------------------------------------------------------
 // Lane helpers.
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn zero<L: Lane>() -> L {
     L::splat(<L::Scalar as Float>::ZERO)
 }
 
 /// NaN error terms (from `inf - inf` inside TwoSum on an infinite sum) become 0: the
 /// leading part already carries the infinity.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn clean<L: Lane>(x: L) -> L {
     L::select(x.is_nan(), zero(), x)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn two_sum_l<L: Lane>(a: L, b: L) -> (L, L) {
     let s = a + b;
     let bb = s - a;
@@ -246,7 +246,7 @@ pub(crate) fn two_sum_l<L: Lane>(a: L, b: L) -> (L, L) {
 
 /// `(v + neg_m) / t` as `q + rr`, exact to first order (TwoSum, then the exact remainder of
 /// the division when `TEMP`).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn arg<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L) -> (L, L) {
     let (d, e) = two_sum_l(v, neg_m);
     if TEMP {
@@ -270,7 +270,7 @@ pub(crate) const WRITE_K: f64 = 64.0;
 /// polynomial, so the same accuracy). Results whose exact value is below the type's
 /// subnormal range after scaling (`d < -(bias - 2 + k) ln 2`, and `-inf`) are exactly 0;
 /// NaN gives NaN.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn exp_k<L: Lane>(d: L, lo: L, k: f64) -> L {
     let c = <L::Scalar as Float>::VM;
     let one = L::splat(<L::Scalar as Float>::ONE);
@@ -289,7 +289,7 @@ fn exp_k<L: Lane>(d: L, lo: L, k: f64) -> L {
 }
 
 /// `e^{(v - m)/t} 2^k` with the exponent carried in two parts (see [`exp_k`] for the range).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L, k: f64) -> L {
     let (q, rr) = arg::<L, TEMP>(v, neg_m, t);
     exp_k(q, rr, k)
@@ -299,7 +299,7 @@ pub(crate) fn term<L: Lane, const TEMP: bool>(v: L, neg_m: L, t: L, k: f64) -> L
 /// `k = WRITE_K` unless the scaled factor would lose bits below `T`'s normal range (a tiny
 /// gradient scale); then `k = 0`, and the outputs [`term`] flushes are below the subnormal
 /// range anyway. Factors above `2^(WRITE_K - p - 3)` raise `k` (see the body).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn write_factor<B: Family, T: Float>(v: (f64, f64)) -> (Ln<B, T>, Ln<B, T>, f64) {
     let s = libm::ldexp(1.0, -(WRITE_K as i32));
     let floor = T::MIN_POSITIVE.to_f64() * libm::ldexp(1.0, T::MANTISSA_DIGITS as i32);
@@ -321,7 +321,7 @@ pub(crate) fn write_factor<B: Family, T: Float>(v: (f64, f64)) -> (Ln<B, T>, Ln<
     (Ln::<B, T>::splat(h), Ln::<B, T>::splat(l), k)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn load_full<B: Family, T: Float, U: Float>(src: &[T]) -> Ln<B, U> {
     let mut a = <Ln<B, U> as Lane>::Array::default();
     for (d, s) in a.as_mut().iter_mut().zip(src) {
@@ -330,7 +330,7 @@ pub(crate) fn load_full<B: Family, T: Float, U: Float>(src: &[T]) -> Ln<B, U> {
     Ln::<B, U>::from_array(a)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn load_pad<B: Family, T: Float, U: Float>(src: &[T], pad: U) -> Ln<B, U> {
     let mut a = <Ln<B, U> as Lane>::Array::default();
     for d in a.as_mut().iter_mut() {
@@ -343,7 +343,7 @@ pub(crate) fn load_pad<B: Family, T: Float, U: Float>(src: &[T], pad: U) -> Ln<B
 }
 
 /// Largest element of a lane (NaN elements ignored: NaN is detected through the sums).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn hmax<L: Lane>(v: L) -> f64 {
     let mut b = f64::NEG_INFINITY;
     for &x in v.to_array().as_ref() {
@@ -364,7 +364,7 @@ pub(crate) struct Acc<B: Family> {
 }
 
 /// `f64` lanes of backend `B` from an array (of that lane's width).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn d_from<B: Family>(x: &[f64]) -> D<B> {
     let mut a = <D<B> as Lane>::Array::default();
     for (d, &s) in a.as_mut().iter_mut().zip(x) {
@@ -374,13 +374,13 @@ fn d_from<B: Family>(x: &[f64]) -> D<B> {
 }
 
 /// A lane as two `f64x4` (the second is zero for 4-lane types).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn to_d<B: Family, L: Lane>(v: L) -> [D<B>; 2] {
     v.widen::<D<B>>()
 }
 
 impl<B: Family> Acc<B> {
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn new() -> Self {
         let z = D::<B>::splat(0.0);
         Acc {
@@ -389,7 +389,7 @@ impl<B: Family> Acc<B> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn add_d(&mut self, v: [D<B>; 2], halves: usize, exact: bool) {
         for ((h, l), x) in self
             .hi
@@ -408,7 +408,7 @@ impl<B: Family> Acc<B> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn add<L: Lane>(&mut self, v: L) {
         let exact = <L::Scalar as Float>::MANTISSA_DIGITS >= 53;
         self.add_d(to_d::<B, L>(v), L::LANES.div_ceil(4), exact);
@@ -416,7 +416,7 @@ impl<B: Family> Acc<B> {
 
     /// Adds the exact products `a * b` (in `f64` for `f32` lanes, where the product of two
     /// `f32` is exact; through `two_prod` for `f64`).
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn add_prod<L: Lane>(&mut self, a: L, b: L) {
         let halves = L::LANES.div_ceil(4);
         if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
@@ -432,7 +432,7 @@ impl<B: Family> Acc<B> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn scale(&mut self, f: f64) {
         let f = D::<B>::splat(f);
         for (h, l) in self.hi.iter_mut().zip(self.lo.iter_mut()) {
@@ -442,7 +442,7 @@ impl<B: Family> Acc<B> {
     }
 
     /// The total, lanes combined in lane order (deterministic).
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn total(&self) -> (f64, f64) {
         let mut t = (0.0, 0.0);
         for (h, l) in self.hi.iter().zip(self.lo.iter()) {
@@ -507,7 +507,7 @@ impl Stats {
 
 /// The online max-and-sum pass over one row: input elements `T`, computed in `U` lanes
 /// (`U = T` for softmax/log_softmax, `U = f64` for `logsumexp` of `f32` rows).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[T], t: U) -> Stats {
     let n = Ln::<B, U>::LANES;
     let tl = Ln::<B, U>::splat(t);
@@ -620,7 +620,7 @@ const GRID_LIMIT_FMA: f64 = 600.0;
 const GRID_LIMIT_F64: f64 = 1.0e6;
 
 /// `e^r - 1` on the reduced range: the short `f32` polynomial, the crate's own for `f64`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn expm1_reduced<L: Lane>(r: L) -> L {
     let p = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
         vmath::estrin(r, &EXPM1_POLY_F32)
@@ -631,7 +631,7 @@ fn expm1_reduced<L: Lane>(r: L) -> L {
 }
 
 /// `1.5 * 2^(p-1)`: adding it rounds to an integer (ties to even), as `Lane::round`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn round_shifter<L: Lane>() -> L {
     vmath::splat::<L>(1.5 * <L::Scalar as Float>::VM.shifter.to_f64())
 }
@@ -641,7 +641,7 @@ fn round_shifter<L: Lane>() -> L {
 /// `dmin = -(bias - 2) ln 2` (and for `v = -inf`, where TwoSum's error term is NaN) `lo` is
 /// replaced by `-1`, which makes `e^d (1 + lo)` exactly 0; a NaN `v` keeps its NaN `lo` and
 /// gives NaN (that is how the fast pass sees NaN rows).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn term_fast<L: Lane>(v: L, nr: L) -> L {
     let c = <L::Scalar as Float>::VM;
     let one = L::splat(<L::Scalar as Float>::ONE);
@@ -666,7 +666,7 @@ fn term_fast<L: Lane>(v: L, nr: L) -> L {
 /// `2^{n-k}` is exact. Entries below `xlo` (`-inf` included) are clamped to it, where
 /// `n - k = -bias` and `pow2i` builds `+0`: the term is exactly 0 below
 /// `(k - bias + 1/2) ln 2`. NaN rows are caught by the caller.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn term_grid<L: Lane>(v: L, xlo: L, sh2: L) -> L {
     let c = <L::Scalar as Float>::VM;
     let sh = round_shifter::<L>();
@@ -715,7 +715,7 @@ struct RefLanes<L> {
 }
 
 impl<L: Lane> RefLanes<L> {
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn new(r: f64, k: f64) -> Self {
         let bias = <L::Scalar as Float>::VM.bias.to_f64();
         RefLanes {
@@ -725,7 +725,7 @@ impl<L: Lane> RefLanes<L> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn term<const GRID: bool>(&self, v: L) -> L {
         if GRID {
             term_grid(v, self.xlo, self.sh2)
@@ -736,7 +736,7 @@ impl<L: Lane> RefLanes<L> {
 }
 
 /// Stores the first `d.len()` elements of `r` converted to `T`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 // The two branches are the same code on purpose: in the first the compiler knows the
 // length, and emits one vector store instead of a loop of scalar stores.
 #[allow(clippy::if_same_then_else)]
@@ -830,7 +830,7 @@ pub(crate) struct Fast {
 /// `f32`). Gives `None` for rows that hold a NaN or `+inf`, or only `-inf` (the caller then
 /// runs [`row_stats`], whose special-row policies apply unchanged), and on the grid path
 /// for rows beyond [`GRID_LIMIT`].
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: bool>(
     row: &[T],
     dst: &mut [T],
@@ -967,7 +967,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
 /// The fast pass for a row (`T = 1`): on the `ln 2` grid for `f32` rows (in `f32` or
 /// `f64` lanes) where the row's range allows, TwoSum terms otherwise; `None` for the special rows (see
 /// [`row_stats_fast`]). With `STORE` (`f32` rows only) the terms go to `dst`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn fast_stats<B: Family, T: Float, U: Float, const STORE: bool>(
     row: &[T],
     dst: &mut [T],
@@ -988,7 +988,7 @@ pub(crate) fn fast_stats<B: Family, T: Float, U: Float, const STORE: bool>(
 }
 
 /// [`row_stats`] (`T = 1`) through the fast pass where it applies.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn row_stats1<B: Family, T: Float, U: Float>(row: &[T]) -> Stats {
     match fast_stats::<B, T, U, false>(row, &mut []) {
         Some(f) => f.st,
@@ -1006,7 +1006,7 @@ pub(crate) fn row_stats1<B: Family, T: Float, U: Float>(row: &[T]) -> Stats {
 /// row of ties exactly `1/k`). Returns `false`, having written nothing, when `c` is so
 /// small that the factor's low part would lose bits below `T`'s normal range, or above 1
 /// (the stored terms' range is made for outputs `c p <= p`).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn write_scaled_fast<B: Family, T: Float>(
     src: Option<&[T]>,
     dst: &mut [T],
@@ -1067,7 +1067,7 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
 /// The `log_softmax` write pass of an `f32` row in `f64` lanes: `(x - M) - ln S`, the
 /// difference exact in `f64` and one rounding to `T` at the end (cheaper than the
 /// TwoSum chain in `T` lanes, and as accurate).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn write_log_wide<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], st: &Stats) {
     let (lh, ll) = st.log_sum();
     let nm = D::<B>::splat(-st.m);
@@ -1077,7 +1077,7 @@ fn write_log_wide<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], st: &St
 
 /// One row of `softmax` / `log_softmax`, `T = 1`: the fast pass where it applies (rows with
 /// a finite maximum and no NaN), the careful [`row_stats`] and [`write_row`] otherwise.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn row1<B: Family, T: Float, const LOG: bool>(src: Option<&[T]>, dst: &mut [T], masked: MaskedRow) {
     let narrow = T::MANTISSA_DIGITS < 53;
     let x = src.unwrap_or(&[]);
@@ -1153,7 +1153,7 @@ pub(crate) fn check_cols(len: usize, cols: usize) -> Result<usize, Error> {
 }
 
 /// The write pass of one row.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn write_row<B: Family, T: Float, const TEMP: bool, const LOG: bool>(
     src: Option<&[T]>,
     dst: &mut [T],
@@ -1217,7 +1217,7 @@ fn rows_impl<T: Float, const LOG: bool>(
     struct Job<'a, T, const LOG: bool>(&'a [T], usize, SoftmaxOptions<T>, &'a mut [T]);
     impl<T: Float, const LOG: bool> LaneFn for Job<'_, T, LOG> {
         type Output = Result<(), Error>;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> Self::Output {
             rows_impl_on::<B, T, LOG>(self.0, self.1, self.2, self.3)
         }
@@ -1234,7 +1234,7 @@ fn rows_inplace_impl<T: Float, const LOG: bool>(
     struct Job<'a, T, const LOG: bool>(&'a mut [T], usize, SoftmaxOptions<T>);
     impl<T: Float, const LOG: bool> LaneFn for Job<'_, T, LOG> {
         type Output = Result<(), Error>;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> Self::Output {
             rows_inplace_impl_on::<B, T, LOG>(self.0, self.1, self.2)
         }
@@ -1247,7 +1247,7 @@ fn logsumexp_impl<T: Float>(x: &[T], cols: usize, t: T, out: &mut [T]) -> Result
     struct Job<'a, T>(&'a [T], usize, T, &'a mut [T]);
     impl<T: Float> LaneFn for Job<'_, T> {
         type Output = Result<(), Error>;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> Self::Output {
             logsumexp_impl_on::<B, T>(self.0, self.1, self.2, self.3)
         }
@@ -1266,7 +1266,7 @@ fn backward_impl<T: Float, const LOG: bool, const TEMP: bool>(
     struct Job<'a, T, const LOG: bool, const TEMP: bool>(&'a [T], &'a [T], usize, T, &'a mut [T]);
     impl<T: Float, const LOG: bool, const TEMP: bool> LaneFn for Job<'_, T, LOG, TEMP> {
         type Output = Result<(), Error>;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> Self::Output {
             if LOG {
                 log_softmax_backward_impl_on::<B, T, TEMP>(self.0, self.1, self.2, self.3, self.4)
@@ -1278,7 +1278,7 @@ fn backward_impl<T: Float, const LOG: bool, const TEMP: bool>(
     backend::run(Job::<T, LOG, TEMP>(y, grad_out, cols, t, grad_in))
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn rows_impl_on<B: Family, T: Float, const LOG: bool>(
     x: &[T],
     cols: usize,
@@ -1302,7 +1302,7 @@ fn rows_impl_on<B: Family, T: Float, const LOG: bool>(
     Ok(())
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn rows_inplace_impl_on<B: Family, T: Float, const LOG: bool>(
     x: &mut [T],
     cols: usize,
@@ -1611,7 +1611,7 @@ pub fn log_softmax_with_inplace<T: Float>(
     rows_inplace_impl::<T, true>(x, cols, opts)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn logsumexp_impl_on<B: Family, T: Float>(
     x: &[T],
     cols: usize,
@@ -1702,7 +1702,7 @@ pub fn logsumexp_temperature<T: Float>(
 // Backward passes.
 
 /// Row sum of `a` (or of `a * b` when `b` is given), exact products, double-double result.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn row_dot<B: Family, T: Float>(a: &[T], b: Option<&[T]>) -> (f64, f64) {
     let n = Ln::<B, T>::LANES;
     let mut acc = Acc::<B>::new();
@@ -1748,7 +1748,7 @@ fn backward_checks<T: Float>(
     Ok(())
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     y: &[T],
     grad_out: &[T],
@@ -1775,7 +1775,7 @@ fn softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     Ok(())
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn log_softmax_backward_impl_on<B: Family, T: Float, const TEMP: bool>(
     y_log: &[T],
     grad_out: &[T],

@@ -23,11 +23,11 @@ use core::cell::Cell;
 
 type Ln<T> = <T as Float>::Lane;
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn zero<L: Lane>() -> L {
     L::splat(<L::Scalar as Float>::ZERO)
 }
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn one<L: Lane>() -> L {
     L::splat(<L::Scalar as Float>::ONE)
 }
@@ -37,7 +37,7 @@ fn one<L: Lane>() -> L {
 /// (see [`vmath::exp_parts`]; unused parts cost nothing once inlined). The sigmoids are
 /// within about 1.5 ULP (the rounding of `1 + e` is corrected to first order, as in the
 /// sigmoid kernel).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn logistic<L: Lane>(x: L) -> (L, L, L, L, L) {
     let (e, e_lo) = vmath::exp_parts(-x.abs());
     let l = vmath::log1p(e);
@@ -60,7 +60,7 @@ fn logistic<L: Lane>(x: L) -> (L, L, L, L, L) {
 
 /// `c * v` with `0 * anything = 0`: an exactly-zero coefficient removes its term even where
 /// the term is infinite (the limit the loss takes as the coefficient goes to 0).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn coef<L: Lane>(c: L, v: L) -> L {
     L::select(c.eq(zero()), zero(), c * v)
 }
@@ -72,7 +72,7 @@ fn coef<L: Lane>(c: L, v: L) -> L {
 /// at most half a subnormal ULP times `|mid|`). So the weight of a term is applied without
 /// the spurious overflow (`0 * inf = NaN`, or `inf` for a tiny weight) or underflow of a
 /// fixed order. NaN in any factor propagates.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn prod3<L: Lane>(a: L, b: L, c: L) -> L {
     let a_top = a.abs().ge(b.abs());
     let (hi, lo) = (L::select(a_top, a, b), L::select(a_top, b, a));
@@ -87,7 +87,7 @@ fn prod3<L: Lane>(a: L, b: L, c: L) -> L {
 /// The term `w c v` of a weight `w`, a coefficient `c` and a softplus `v`: 0 where `c` is
 /// exactly 0 (whatever `v`, as [`coef`]) or `w` is exactly 0 and `v` is not NaN (a weight
 /// of 0 removes the element even at `x = ±inf`), else [`prod3`].
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn weighted<L: Lane>(w: L, c: L, v: L) -> L {
     // (v == v: v is not NaN.)
     let gone = c.eq(zero()).or(w.eq(zero()).and(v.eq(v)));
@@ -99,7 +99,7 @@ fn weighted<L: Lane>(w: L, c: L, v: L) -> L {
 /// flush `w s` to 0 for a subnormal `w` before a large `r` multiplies it. Where `w r`
 /// overflows, `|w| > MAX / |r| >= 1` (`r` is finite), so `|w s| > |s|`: the second order
 /// adds no underflow of its own. Two roundings either way.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn weight_then_scale<L: Lane>(w: L, r: L, s: L) -> L {
     let wr = w * r;
     L::select(wr.is_inf(), (w * s) * r, wr * s)
@@ -108,7 +108,7 @@ fn weight_then_scale<L: Lane>(w: L, r: L, s: L) -> L {
 /// Lane kernel of [`bce_with_logits`]: `(loss, s d loss / d x)` for logit `x`, target `t`,
 /// weight `w`, positive weight `pw`, with the gradient multiplied by the reduction's scale
 /// `s`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -> (L, L) {
     let (_, _, l, s, sn) = logistic(x);
     let sp_pos = x.max(zero()) + l; // softplus(x) = -log σ(-x)
@@ -167,7 +167,7 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -
 /// `[t, w, pw, s]` and the logistic pieces `[softplus(-x), softplus(x), σ(x), σ(-x)]`:
 /// the loss `w pw t softplus(-x) + w (1 - t) softplus(x)` (a zero weight removing a term as
 /// [`weighted`] does) and the gradient `w ((1 - t) σ(x) - pw t σ(-x)) s`, each rounded once.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn rescue_small_pw_t<L: Lane>(lost: L, inputs: [L; 4], pieces: [L; 4], lanes: (L, L)) -> (L, L) {
     let arr = |v: L| v.to_array();
     let [t, w, pw, sr] = inputs.map(arr);
@@ -205,7 +205,7 @@ fn rescue_small_pw_t<L: Lane>(lost: L, inputs: [L; 4], pieces: [L; 4], lanes: (L
 
 /// Lane kernel of [`bce`]: `(loss, grad)` for probability `p`, target `t`, weight `w`, with
 /// the gradient multiplied by the reduction's scale `s`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L, s: L) -> (L, L) {
     let floor = vmath::splat::<L>(-100.0);
     let lp = vmath::ln(p).max(floor);
@@ -223,7 +223,7 @@ pub(crate) fn bce_lane<L: Lane>(p: L, t: L, w: L, s: L) -> (L, L) {
 /// Lane kernel of [`sigmoid_focal_loss`]. `at` is the alpha weight already formed by the
 /// caller's closure (or 1), `g` is gamma, `gamma_zero` skips the power (`q^0 = 1`, even
 /// for `q = 0`, as torch's `0 ** 0 = 1`).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn focal_lane<L: Lane>(x: L, t: L, at: L, g: L, gamma_zero: bool) -> (L, L) {
     let (e, e_lo, l, s, sn) = logistic(x);
     let ax = x.abs();
@@ -303,7 +303,7 @@ pub(crate) fn focal_lane<L: Lane>(x: L, t: L, at: L, g: L, gamma_zero: bool) -> 
 /// the logarithm itself rounds. Numerators below the normal range (`t` subnormal, `e`
 /// tiny) are formed from operands lifted by `2^p`, which the logarithm takes back.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn focal_ln_q_rest<L: Lane>(e: L, e_lo: L, u: L, u_lo: L, v: L, v_lo: L, k: L, inner: L) -> L {
     let c = <L::Scalar as Float>::VM;
     let small = inner.lt(L::splat(<L::Scalar as Float>::MIN_POSITIVE));
@@ -384,7 +384,7 @@ impl<'a, T: Float> PosWeightCursor<'a, T> {
             col: Cell::new(offset % c),
         }
     }
-    #[inline(always)]
+    #[cfg_attr(not(nonlin_outline), inline(always))]
     fn next(&self) -> Ln<T> {
         let mut a = <Ln<T> as Lane>::Array::default();
         let mut c = self.col.get();
@@ -871,7 +871,7 @@ fn focal_params<T: Float>(alpha: T, gamma: T) -> Result<(), Error> {
 }
 
 /// The focal kernel as a closure over lanes, with alpha and gamma bound.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn focal_fn<T: Float>(alpha: T, gamma: T) -> impl Fn(Ln<T>, Ln<T>) -> (Ln<T>, Ln<T>) {
     let use_alpha = alpha >= T::ZERO;
     let a = Ln::<T>::splat(alpha);

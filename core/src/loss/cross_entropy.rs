@@ -207,7 +207,7 @@ fn check_index_loss<T: Float>(
     Ok(rows)
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn weight_of<T: Float>(w: Option<&[T]>, k: usize) -> f64 {
     match w {
         Some(w) => w.get(k).map_or(0.0, |v| v.to_f64()),
@@ -370,7 +370,7 @@ fn ce_row<T: Float>(
     );
     impl<T: Float> LaneFn for Job<'_, T> {
         type Output = f64;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> f64 {
             let Job(row, t, ignore, w, eps, w_sum, gs, g) = self;
             ce_row_on::<B, T>(row, t, ignore, w, eps, w_sum, gs, g)
@@ -398,7 +398,7 @@ fn ce_probs_row<T: Float>(
     );
     impl<T: Float> LaneFn for Job<'_, T> {
         type Output = f64;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> f64 {
             let Job(row, tr, w, eps, gscale, g) = self;
             ce_probs_row_on::<B, T>(row, tr, w, eps, gscale, g)
@@ -426,7 +426,7 @@ fn focal_row<T: Float>(
     );
     impl<T: Float> LaneFn for Job<'_, '_, T> {
         type Output = f64;
-        #[inline(always)]
+        #[cfg_attr(not(nonlin_outline), inline(always))]
         fn call<B: Family>(self) -> f64 {
             let Job(row, t, opts, gamma, gscale, g) = self;
             focal_row_on::<B, T>(row, t, opts, gamma, gscale, g)
@@ -440,7 +440,7 @@ fn focal_row<T: Float>(
 
 /// A lane of `s[range]` (padded with `pad` unless `full`); a plain function, not a closure,
 /// so that it is always inlined (see `driver::closure`).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn walk_load<B: Family, T: Float>(
     s: Option<&[T]>,
     range: core::ops::Range<usize>,
@@ -490,7 +490,7 @@ fn special_p_logp<T: Float>(st: &Stats, v: T) -> (f64, f64) {
 }
 
 /// `c * (-logp)` with `0 * inf = 0`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn wnl(c: f64, logp: f64) -> f64 {
     if c == 0.0 { 0.0 } else { -c * logp }
 }
@@ -514,7 +514,7 @@ fn logp_normal<T: Float>(st: &Stats, xt: T) -> (f64, f64) {
 /// weights are multiplied by `nu` (a power of two, see [`GradScale`]) first. The sum is not
 /// finite where a difference `M - x_k` or a product overflowed (see [`smooth_wide`]).
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn normal_pass<B: Family, T: Float>(
     row: &[T],
     st: &Stats,
@@ -567,14 +567,14 @@ fn normal_pass<B: Family, T: Float>(
     h + l
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn set<T: Float>(g: &mut Option<&mut [T]>, k: usize, v: f64) {
     if let Some(slot) = g.as_deref_mut().and_then(|g| g.get_mut(k)) {
         *slot = T::from_f64(v);
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn fill<T: Float>(g: &mut Option<&mut [T]>, v: T) {
     if let Some(g) = g.as_deref_mut() {
         for s in g.iter_mut() {
@@ -585,7 +585,7 @@ fn fill<T: Float>(g: &mut Option<&mut [T]>, v: T) {
 
 /// Loss of one index-target row (f64), gradient (times `gscale`) written to `g`.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn ce_row_on<B: Family, T: Float>(
     row: &[T],
     t: i64,
@@ -1142,7 +1142,7 @@ pub fn cross_entropy_none_with_grad<T: Float>(
 // Probability targets.
 
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn ce_probs_row_on<B: Family, T: Float>(
     row: &[T],
     tr: &[T],
@@ -2161,7 +2161,7 @@ pub fn softmax_focal_loss_rows<T: Float>(
 }
 
 /// Loss of one focal-loss row (f64), gradient (times `gscale`) written to `g`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn focal_row_on<B: Family, T: Float>(
     row: &[T],
     t: i64,

@@ -13,7 +13,7 @@ use crate::{lanes, lanes2};
 
 /// Lane kernel of [`kl_div`]: `(loss, d loss / d input)` for input `x` (a log-probability)
 /// and target `t`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn kl_div_lane<L: Lane>(x: L, t: L, log_target: bool) -> (L, L) {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     if log_target {
@@ -69,7 +69,7 @@ fn check_batch(n: usize, batch: usize) -> Result<(), Error> {
 /// where the result is below the subnormals), and the product `e^t 2^K m` is scaled back
 /// by `2^(j - K)` in two exact steps: the result is rounded where `e^t m` is, then once
 /// more only if it lands in the subnormals.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn kl_log_target_wide<L: Lane>(x: L, t: L, et: L) -> L {
     let c = <L::Scalar as Float>::VM;
     let zero = L::splat(<L::Scalar as Float>::ZERO);

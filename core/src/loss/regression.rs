@@ -95,7 +95,7 @@ pub(crate) fn check_scale<T: Float>(scale: T) -> Result<(), Error> {
 
 /// `(d, e)` with `d = fl(x - t)` and `d + e = x - t` exactly (TwoSum). `e` is 0 where `d` is
 /// not finite (the error term of an infinite difference is meaningless).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn diff2<L: Lane>(x: L, t: L) -> (L, L) {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let d = x - t;
@@ -108,7 +108,7 @@ pub(crate) fn diff2<L: Lane>(x: L, t: L) -> (L, L) {
 /// `d^2`). The correction is dropped where it is not finite: `|2de| <= 2^-p d^2`, so it can
 /// only overflow where `d^2` does (the square is then `+inf`, and `inf - inf` would make it
 /// NaN or, fused, `-inf`), and it is NaN at `d = ±inf` (`inf * 0`).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn square2<L: Lane>(d: L, e: L) -> L {
     let c = (d + d) * e;
     d.mul_add(d, finite_or_zero(c))
@@ -118,14 +118,14 @@ fn square2<L: Lane>(d: L, e: L) -> L {
 /// the half-square finite where `d^2` overflows but `d^2 / 2` does not, and rounds once
 /// (not twice) where it is subnormal. The correction is dropped where not finite, as in
 /// [`square2`].
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn half_square2<L: Lane>(d: L, e: L) -> L {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
     (half * d).mul_add(d, finite_or_zero(d * e))
 }
 
 /// `v` where it is finite, 0 elsewhere.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn finite_or_zero<L: Lane>(v: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     L::select(v.is_nan().or(v.is_inf()), zero, v)
@@ -137,7 +137,7 @@ fn finite_or_zero<L: Lane>(v: L) -> L {
 /// difference of finite inputs is always carried without overflow (huber's and smooth
 /// L1's linear pieces `delta (|d| - delta/2)` and `|d| - beta/2` are finite where the exact
 /// value is, although `x - t` is not).
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn diff2_scaled<L: Lane>(x: L, t: L) -> (L, L, L, L) {
     let one = L::splat(<L::Scalar as Float>::ONE);
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
@@ -149,7 +149,7 @@ fn diff2_scaled<L: Lane>(x: L, t: L) -> (L, L, L, L) {
 }
 
 /// `sign(d)` with `sign(±0) = 0` (PyTorch's gradient convention) and NaN kept.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn sign<L: Lane>(d: L) -> L {
     let zero = L::splat(<L::Scalar as Float>::ZERO);
     let one = L::splat(<L::Scalar as Float>::ONE);
@@ -158,7 +158,7 @@ fn sign<L: Lane>(d: L) -> L {
 }
 
 /// Lane kernel of [`mse`]: `((x - t)^2, 2 (x - t))`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn mse_lane<L: Lane>(x: L, t: L) -> (L, L) {
     let (d, e) = diff2(x, t);
     let sq = square2(d, e);
@@ -166,14 +166,14 @@ pub(crate) fn mse_lane<L: Lane>(x: L, t: L) -> (L, L) {
 }
 
 /// Lane kernel of [`l1`]: `(|x - t|, sign(x - t))`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn l1_lane<L: Lane>(x: L, t: L) -> (L, L) {
     let d = x - t;
     (d.abs(), sign(d))
 }
 
 /// Lane kernel of [`huber`].
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn huber_lane<L: Lane>(x: L, t: L, delta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
     // d + e = (x - t) / inv exactly, inv = 1 or 2 (2 only where |x| or |t| >= MAX/2).
@@ -193,7 +193,7 @@ pub(crate) fn huber_lane<L: Lane>(x: L, t: L, delta: L) -> (L, L) {
 }
 
 /// Lane kernel of [`smooth_l1`] for `beta > 0`.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn smooth_l1_lane<L: Lane>(x: L, t: L, beta: L) -> (L, L) {
     let half = L::splat(<L::Scalar as Float>::from_f64(0.5));
     let (d, e, s, inv) = diff2_scaled(x, t);
@@ -211,7 +211,7 @@ pub(crate) fn smooth_l1_lane<L: Lane>(x: L, t: L, beta: L) -> (L, L) {
 /// The deterministic sum of `f(a, b, c).0`, writing `scale * f(a, b, c).1` into `grad` when
 /// given. Lengths are checked by the callers. Without `grad`, the gradient half of `f` is
 /// dead code after inlining and costs nothing.
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 pub(crate) fn reduce_with<T: Float>(
     a: &[T],
     b: &[T],
@@ -726,7 +726,7 @@ pub fn huber_partial<T: Float>(
 // ---------------------------------------------------------------------------------------
 // Smooth L1
 
-#[inline(always)]
+#[cfg_attr(not(nonlin_outline), inline(always))]
 fn smooth_l1_or_l1<L: Lane>(x: L, t: L, beta: L, is_l1: bool) -> (L, L) {
     if is_l1 {
         l1_lane(x, t)
