@@ -245,20 +245,48 @@ fn accuracy_f64(k: &Unary, n: usize) -> (f64, f64, u64) {
 }
 
 /// Median throughput in Melem/s of `f` over `n` elements, timed for about `budget`.
+/// Shortest timed sample: a 4,096-element call takes a few microseconds, too short to time
+/// alone on a shared machine (a sample that short is mostly timer and scheduler noise), so
+/// short calls are timed in batches.
+const MIN_SAMPLE: Duration = Duration::from_millis(1);
+
+/// Calls per timed sample so that a sample lasts at least [`MIN_SAMPLE`] (after a warm-up
+/// call: page in, caches).
+fn batch(f: &mut impl FnMut()) -> u32 {
+    f();
+    let t = Instant::now();
+    f();
+    let one = t.elapsed().as_secs_f64().max(1e-9);
+    (MIN_SAMPLE.as_secs_f64() / one)
+        .ceil()
+        .clamp(1.0, 100_000.0) as u32
+}
+
+/// Seconds per call of `k` back-to-back calls.
+fn sample(k: u32, f: &mut impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..k {
+        f();
+    }
+    t.elapsed().as_secs_f64() / f64::from(k)
+}
+
+/// Melem/s at the median of the per-call times of the samples.
+fn melems(n: usize, mut times: Vec<f64>) -> f64 {
+    times.sort_by(|a, b| a.total_cmp(b));
+    n as f64 / times.get(times.len() / 2).copied().unwrap_or(f64::NAN) / 1e6
+}
+
+/// Throughput of `f` on `n` elements: samples of [`batch`] calls for `budget` (at least 5,
+/// at most 200), in Melem/s at the median sample.
 fn throughput(n: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
-    f(); // warm up: page in, caches
+    let k = batch(&mut f);
     let mut times = vec![];
     let t0 = Instant::now();
-    while t0.elapsed() < budget || times.len() < 5 {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed().as_secs_f64());
-        if times.len() >= 200 {
-            break;
-        }
+    while (t0.elapsed() < budget || times.len() < 5) && times.len() < 200 {
+        times.push(sample(k, &mut f));
     }
-    times.sort_by(|a, b| a.total_cmp(b));
-    n as f64 / times[times.len() / 2] / 1e6
+    melems(n, times)
 }
 
 fn inputs(n: usize) -> Vec<f32> {
@@ -678,13 +706,24 @@ fn scaling_table(tbudget: Duration) -> String {
             progress(&format!("scaling {} {n}", k.name));
             let x = inputs(n);
             let mut out = vec![0.0f32; n];
-            let serial = throughput(n, tbudget, || (k.serial)(&x, &mut out));
-            let p: Vec<f64> = pools
-                .iter()
-                .map(|pool| pool.install(|| throughput(n, tbudget, || (k.parallel)(&x, &mut out))))
-                .collect();
-            let p1 = p.first().copied().unwrap_or(f64::NAN);
-            let p2 = p.get(1).copied().unwrap_or(f64::NAN);
+            // Serial and the two pools sampled in turn, one sample each per round (each
+            // pool's sample timed inside it), so that a change in the machine's load
+            // between them shows in all three rather than in one.
+            let serial = |o: &mut [f32]| (k.serial)(&x, o);
+            let calls = batch(&mut || serial(&mut out));
+            let mut times = vec![vec![]; 1 + pools.len()];
+            let t0 = Instant::now();
+            while (t0.elapsed() < 3 * tbudget || times[0].len() < 5) && times[0].len() < 200 {
+                times[0].push(sample(calls, &mut || serial(&mut out)));
+                for (pool, t) in pools.iter().zip(&mut times[1..]) {
+                    let par = &mut || (k.parallel)(&x, &mut out);
+                    t.push(pool.install(|| sample(calls, par)));
+                }
+            }
+            let mut rates = times.into_iter().map(|t| melems(n, t));
+            let serial = rates.next().unwrap_or(f64::NAN);
+            let p1 = rates.next().unwrap_or(f64::NAN);
+            let p2 = rates.next().unwrap_or(f64::NAN);
             let _ = writeln!(
                 s,
                 "| {} | {n} | {serial:.0} | {p1:.0} | {p2:.0} | {:.2}x |",
