@@ -25,10 +25,8 @@
 //!   unrolled as [`Scalar1`] does. Row kernels (softmax family, cross-entropy) and reduced
 //!   losses add their terms in another order (one accumulator instead of eight), and row
 //!   kernels take only the careful row pass (the default build adds a faster second copy of
-//!   it for the common rows: 17 KiB of flash for softmax plus cross-entropy on a
-//!   Cortex-M4F), so they can differ from the default build in the last bit, within the
-//!   same published budgets;
-//!   they remain deterministic and position independent within a build. On targets where
+//!   it for the common rows, at a cost in flash), so they can differ from the default
+//!   build in the last bit, within the same published budgets; they remain deterministic and position independent within a build. On targets where
 //!   `wide` fuses `mul_add` (aarch64, x86_64 with `+fma`) element-wise results can differ in
 //!   the last bit too, within the budgets. On SIMD targets the feature is much slower. The
 //!   default stays `wide` on every target, so that a default firmware build reproduces the
