@@ -1,5 +1,9 @@
 //! Build-time code layout of nonlin (no code generation).
 //!
+//! `nonlin_opt_size`: the build optimises for size (`opt-level = "s"` or `"z"`), where
+//! loops are not unrolled; `vmath::estrin16` then takes a form whose indices are provably
+//! in range, so that no bounds check (and no panic path) is left in the kernels.
+//!
 //! `nonlin_outline`: in size-optimised builds (`opt-level = "s"` or `"z"`) for bare-metal
 //! targets (`target_os = "none"`) with the default `wide` lanes, the helpers of the row
 //! kernels and losses (`softmax.rs`, `reduce.rs`, `loss/`) are not force-inlined. There an
@@ -17,11 +21,15 @@
 //! (`scripts/embedded.sh` checks the firmware's bits against the host's).
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(nonlin_outline)");
+    println!("cargo::rustc-check-cfg=cfg(nonlin_opt_size)");
     println!("cargo::rerun-if-changed=build.rs");
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let bare_metal = env("CARGO_CFG_TARGET_OS") == "none";
     let for_size = matches!(env("OPT_LEVEL").as_str(), "s" | "z");
     let scalar_lanes = std::env::var_os("CARGO_FEATURE_SCALAR_LANES").is_some();
+    if for_size {
+        println!("cargo::rustc-cfg=nonlin_opt_size");
+    }
     if bare_metal && for_size && !scalar_lanes {
         println!("cargo::rustc-cfg=nonlin_outline");
     }

@@ -2,7 +2,8 @@
 # Runs nonlin's kernels on a Cortex-M4F (thumbv7em-none-eabihf) under QEMU (mps2-an386):
 # accuracy against host-computed exact values, bit-identity with the host build, chunking,
 # error paths, stack use, and the panic path; then the kernels again with nonlin's
-# `scalar-lanes` feature. Exits non-zero on any failure.
+# `scalar-lanes` feature; then a link check that no panic path is left in nonlin's public
+# API. Exits non-zero on any failure.
 #
 #   scripts/embedded.sh
 #
@@ -55,4 +56,21 @@ if [ "$status" -ne 1 ] || ! grep -q "FAIL: panicked" <<<"$out"; then
     echo "panic_check: expected a reported panic and exit status 1, got status $status" >&2
     exit 1
 fi
+# No panic path in the public API: panic_free_f32/_f64 call every public slice entry point
+# and link only if nothing in them can panic (tests/embedded/src/panic_free.rs); the canary
+# holds one panic path and must fail to link with the same handler.
+echo "== link check: no panic path in nonlin (opt-level s, default lanes and scalar-lanes)"
+for feat in "" "--features scalar-lanes"; do
+    # shellcheck disable=SC2086
+    if ! cargo build -q --release --target "$TARGET" $feat --bin panic_free_f32 --bin panic_free_f64; then
+        echo "a panic path is left in nonlin ${feat:-(default lanes)}: see tests/embedded/src/panic_free.rs" >&2
+        exit 1
+    fi
+done
+if cargo build -q --release --target "$TARGET" --features scalar-lanes --bin panic_canary 2>/dev/null; then
+    echo "panic_canary linked: the link check no longer detects panic paths" >&2
+    exit 1
+fi
+echo "no panic path: panic_free_f32 and panic_free_f64 link (both lane builds); panic_canary does not"
+
 echo "embedded: all checks passed"

@@ -147,9 +147,12 @@ macro_rules! chunk_loop {
         let mut i = 0;
         while i < len {
             let end = (i + n).min(len);
-            $(let $x: $L = $crate::driver::closure::load(&$xs[i..end], zero);)*
+            // `get`: `i < end <= len` holds, but indexing left a panic path behind.
+            $(let $x: $L = $crate::driver::closure::load($xs.get(i..end).unwrap_or(&[]), zero);)*
             let ($($r,)*): ($($crate::driver::chunk_loop!(@ty $r $L),)*) = $body;
-            $($crate::driver::closure::store($r, &mut $os[i..end]);)*
+            $(if let Some(o) = $os.get_mut(i..end) {
+                $crate::driver::closure::store($r, o);
+            })*
             i += n;
         }
     }};

@@ -5,7 +5,10 @@
 //! included.
 //!
 //! - `#![no_std]`, no allocation, no panics: slices in, the caller's buffers out, and every
-//!   argument problem reported as an [`Error`] before anything is written.
+//!   argument problem reported as an [`Error`] before anything is written. On a Cortex-M4F
+//!   a firmware calling every public slice entry point links with a panic handler that
+//!   references an undefined symbol: no panic path is left in the compiled code
+//!   (`scripts/embedded.sh`).
 //! - Own range reductions and polynomials ([`vmath`]), evaluated over SIMD lanes ([`Lane`],
 //!   implemented on `wide`), written once for both element types ([`Float`]).
 //! - Position independent: an element's result depends only on its value, so splitting the

@@ -555,7 +555,9 @@ fn for_each_slope_block<T: Float>(n: usize, slopes: &[T], mut f: impl FnMut(usiz
     // 512 bits: the widest lane of any backend (the AVX2 backend's two-register lanes), a
     // multiple of every other backend's width.
     let w = 64 / core::mem::size_of::<T>();
-    let lcm = c / gcd(c, w) * w;
+    // Both at least 1 (`c, w > 0`); `max` says so to the compiler, which otherwise keeps a
+    // division-by-zero panic path on targets where it cannot fold `w`.
+    let lcm = (c / gcd(c, w).max(1) * w).max(1);
     let block = if lcm <= PATTERN {
         lcm * (PATTERN / lcm)
     } else {
@@ -603,8 +605,10 @@ pub fn prelu<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Result<(), Error
     let mut xs = x;
     let mut os = out;
     for_each_slope_block(x.len(), slopes, |len, s| {
-        let (xa, xb) = xs.split_at(len.min(xs.len()));
-        let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
+        // Both at the same `k` (the lengths agree, checked above): no split can fail.
+        let k = len.min(xs.len()).min(os.len());
+        let (xa, xb) = xs.split_at(k);
+        let (oa, ob) = core::mem::take(&mut os).split_at_mut(k);
         driver::map2_unchecked(xa, s, oa, lanes!(|x, y| prelu_lane(x, y)));
         xs = xb;
         os = ob;
@@ -629,7 +633,8 @@ pub fn prelu_inplace<T: Float>(x: &mut [T], slopes: &[T]) -> Result<(), Error> {
     let mut xs = x;
     let mut res = Ok(());
     for_each_slope_block(n, slopes, |len, s| {
-        let (xa, xb) = core::mem::take(&mut xs).split_at_mut(len.min(n));
+        let k = len.min(xs.len());
+        let (xa, xb) = core::mem::take(&mut xs).split_at_mut(k);
         if res.is_ok() {
             res = driver::map2_inplace(xa, s, "slopes", lanes!(|x, y| prelu_lane(x, y)));
         }
@@ -657,8 +662,10 @@ pub fn prelu_derivative<T: Float>(x: &[T], slopes: &[T], out: &mut [T]) -> Resul
     let mut xs = x;
     let mut os = out;
     for_each_slope_block(x.len(), slopes, |len, s| {
-        let (xa, xb) = xs.split_at(len.min(xs.len()));
-        let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
+        // Both at the same `k` (the lengths agree, checked above): no split can fail.
+        let k = len.min(xs.len()).min(os.len());
+        let (xa, xb) = xs.split_at(k);
+        let (oa, ob) = core::mem::take(&mut os).split_at_mut(k);
         driver::map2_unchecked(xa, s, oa, lanes!(|x, y| prelu_derivative_lane(x, y)));
         xs = xb;
         os = ob;
@@ -788,9 +795,10 @@ pub fn prelu_backward<T: Float>(
     let mut gs = grad_out;
     let mut os = &mut *grad_in;
     for_each_slope_block(x.len(), slopes, |len, s| {
-        let (xa, xb) = xs.split_at(len.min(xs.len()));
-        let (ga, gb) = gs.split_at(len.min(gs.len()));
-        let (oa, ob) = core::mem::take(&mut os).split_at_mut(len.min(xa.len()));
+        let k = len.min(xs.len()).min(gs.len()).min(os.len());
+        let (xa, xb) = xs.split_at(k);
+        let (ga, gb) = gs.split_at(k);
+        let (oa, ob) = core::mem::take(&mut os).split_at_mut(k);
         driver::map3_unchecked(
             xa,
             ga,

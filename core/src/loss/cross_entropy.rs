@@ -984,7 +984,7 @@ fn ce_rows_fn<'a, T: Float>(
     let eps = opts.label_smoothing.to_f64();
     let w = opts.weight;
     let w_sum = if eps > 0.0 { weight_sum(w, cols) } else { 0.0 };
-    move |row, t, g| ce_row(row, t[0], opts.ignore_index, w, eps, w_sum, gs, g)
+    move |row, t, g| ce_row(row, first(t), opts.ignore_index, w, eps, w_sum, gs, g)
 }
 
 /// Cross-entropy from logits with class-index targets, reduced:
@@ -1501,7 +1501,7 @@ fn nll_engine<T: Float>(
         reduction,
         sink,
         grad,
-        |row, t, g| nll_row(row, t[0], opts, gs, g),
+        |row, t, g| nll_row(row, first(t), opts, gs, g),
     ))
 }
 
@@ -1686,7 +1686,7 @@ fn focal_engine<T: Float>(
         reduction,
         sink,
         grad,
-        |row, t, g| focal_row(row, t[0], opts, gamma, gs.scale, g),
+        |row, t, g| focal_row(row, first(t), opts, gamma, gs.scale, g),
     ))
 }
 
@@ -1834,6 +1834,12 @@ struct Sink<'a, T> {
     losses: Option<&'a mut [f64]>,
 }
 
+/// A row's class index: the one element of its `targets` chunk (`per = 1`).
+#[inline(always)]
+fn first(t: &[i64]) -> i64 {
+    t.first().copied().unwrap_or_default()
+}
+
 /// Runs `row(logits row, its targets, its gradient row)` over the rows (`per` targets per
 /// row: 1 class index, or `cols` probabilities), writes the losses to `sink`, and returns
 /// the reduced value (`T::ZERO` without a reduction). Arguments are checked by the caller.
@@ -1849,6 +1855,11 @@ fn drive<T: Float, U>(
     grad: Option<&mut [T]>,
     mut row: impl FnMut(&[T], &[U], Option<&mut [T]>) -> f64,
 ) -> T {
+    if cols == 0 || per == 0 {
+        // Never taken (the callers' checks refuse `cols = 0`); it lets the compiler drop
+        // the zero-size assertions of the `chunks_exact` below, the last panic paths here.
+        return T::ZERO;
+    }
     let Sink { mut out, losses } = sink;
     let mut gi = grad.map(|g| g.chunks_exact_mut(cols));
     let mut li = losses.map(<[f64]>::iter_mut);
@@ -2086,7 +2097,7 @@ pub fn nll_loss_rows<T: Float>(
         grad_scale,
         losses,
         grad,
-        |row, t, g| nll_row(row, t[0], opts, grad_scale, g),
+        |row, t, g| nll_row(row, first(t), opts, grad_scale, g),
     )
 }
 
@@ -2156,7 +2167,7 @@ pub fn softmax_focal_loss_rows<T: Float>(
         grad_scale,
         losses,
         grad,
-        |row, t, g| focal_row(row, t[0], opts, gamma, grad_scale.scale, g),
+        |row, t, g| focal_row(row, first(t), opts, gamma, grad_scale.scale, g),
     )
 }
 

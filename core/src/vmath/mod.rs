@@ -84,20 +84,43 @@ fn estrin16<L: Lane, C: Float>(x: L, c: &[C]) -> L {
         m += 1;
     }
     let mut p = x * x;
-    while m > 1 {
-        let mut k = 0;
-        let mut i = 0;
-        while i < m {
-            t[k] = if i + 1 < m {
-                t[i + 1].mul_add(p, t[i])
-            } else {
-                t[i]
-            };
-            k += 1;
-            i += 2;
+    // Each level combines the pairs (2k, 2k+1) into slot k, for the first `m` slots.
+    if cfg!(nonlin_opt_size) {
+        // Size-optimised builds (cfg from `core/build.rs`) do not unroll these loops. The
+        // pair loop then runs over the table's four pairs rather than up to `m`, so that its
+        // indices are provably in range: indexing up to `m` left a bounds check and a panic
+        // path in every kernel there.
+        while m > 1 {
+            for k in 0..4 {
+                let (a, b) = (2 * k, 2 * k + 1);
+                if b < m {
+                    t[k] = t[b].mul_add(p, t[a]);
+                } else if a < m {
+                    t[k] = t[a];
+                }
+            }
+            m = m.div_ceil(2);
+            p = p * p;
         }
-        m = k;
-        p = p * p;
+    } else {
+        // Unrolled, with `m` known, the checks fold away. (The form above computes the same
+        // values but changed the unrolled code on x86_64: the kernels' code is kept as
+        // measured.)
+        while m > 1 {
+            let mut k = 0;
+            let mut i = 0;
+            while i < m {
+                t[k] = if i + 1 < m {
+                    t[i + 1].mul_add(p, t[i])
+                } else {
+                    t[i]
+                };
+                k += 1;
+                i += 2;
+            }
+            m = k;
+            p = p * p;
+        }
     }
     t[0]
 }
