@@ -6,7 +6,8 @@
 //! nonlin (argument checks, indexing, arithmetic) can panic; a panic path anywhere, even
 //! one the tests never reach, is a link error naming that symbol (the handler is in
 //! `src/no_panic.rs`; `panic_canary` shows that a panic path does fail the link).
-//! `scripts/embedded.sh` builds them at opt-level "s" with and without `scalar-lanes`.
+//! `scripts/embedded-link-check.sh` builds them at opt-level "s" with and without
+//! `scalar-lanes`.
 //!
 //! To find a panic path after such a link error, link anyway and look for the calls into
 //! `core::panicking`:
