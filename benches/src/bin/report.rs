@@ -244,7 +244,6 @@ fn accuracy_f64(k: &Unary, n: usize) -> (f64, f64, u64) {
     (w.0, w.1, xs.len() as u64)
 }
 
-/// Median throughput in Melem/s of `f` over `n` elements, timed for about `budget`.
 /// Shortest timed sample: a 4,096-element call takes a few microseconds, too short to time
 /// alone on a shared machine (a sample that short is mostly timer and scheduler noise), so
 /// short calls are timed in batches.
