@@ -80,6 +80,19 @@ pub trait Lane:
     fn copysign(self, sign: Self) -> Self;
     /// Number of set elements of a mask.
     fn count(mask: Self) -> u32;
+    /// `true` when every element of a mask is set. The branch tests of the kernels' short
+    /// paths: backends override it with one compare of the sign-bit mask, where
+    /// [`Lane::count`] needs a population count (a multiply-and-shift sequence on CPUs
+    /// without `popcnt` in the compiled features).
+    #[inline(always)]
+    fn all(mask: Self) -> bool {
+        Self::count(mask) == Self::LANES as u32
+    }
+    /// `true` when no element of a mask is set; see [`Lane::all`].
+    #[inline(always)]
+    fn none(mask: Self) -> bool {
+        Self::count(mask) == 0
+    }
 
     /// `2^n` for integer-valued `n` in the normal exponent range `[1 - bias, bias]`.
     fn pow2i(n: Self) -> Self;
@@ -294,6 +307,14 @@ macro_rules! impl_wide_lane {
             #[inline(always)]
             fn count(mask: Self) -> u32 {
                 $lane::to_bitmask(mask).count_ones()
+            }
+            #[inline(always)]
+            fn all(mask: Self) -> bool {
+                $lane::to_bitmask(mask) == (1u32 << <Self as Lane>::LANES) - 1
+            }
+            #[inline(always)]
+            fn none(mask: Self) -> bool {
+                $lane::to_bitmask(mask) == 0
             }
             #[inline(always)]
             fn pow2i(n: Self) -> Self {

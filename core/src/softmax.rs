@@ -854,8 +854,9 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
     let mut valid_from = 0;
-    // Sum of the inputs: NaN when the row holds a NaN (the grid path's clamp may hide it).
-    let mut vsum = zero::<Ln<B, U>>();
+    // NaN mask of the inputs (the grid path's clamp may hide a NaN): an OR of compares, a
+    // one-cycle chain per chunk where a running sum was a three-cycle one.
+    let mut vnan = zero::<Ln<B, U>>();
     let mut mlane = Ln::<B, U>::splat(U::NEG_INFINITY);
     let mut dblocks = dst.chunks_mut(nb);
     for (bi, block) in row.chunks(nb).enumerate() {
@@ -866,19 +867,19 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
             let v = load_full::<B, T, U>(c);
             vmax = vmax.max(v);
             if GRID {
-                vsum = vsum + v;
+                vnan = vnan.or(v.is_nan());
             }
         }
         let rem = it.remainder();
         if !rem.is_empty() {
             vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
             if GRID {
-                vsum = vsum + load_pad::<B, T, U>(rem, U::ZERO);
+                vnan = vnan.or(load_pad::<B, T, U>(rem, U::ZERO).is_nan());
             }
         }
         // Most blocks lie wholly below the running maximum: one compare settles that, and
         // they need neither the horizontal maximum nor the arg-max bookkeeping.
-        let below = Ln::<B, U>::count(vmax.ge(mlane)) == 0;
+        let below = Ln::<B, U>::none(vmax.ge(mlane));
         let bm = if below { f64::NEG_INFINITY } else { hmax(vmax) };
         if bm == f64::INFINITY {
             return None;
@@ -938,7 +939,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
         }
     }
     let s = dd_add(acc.total(), extra);
-    let nan = vsum.is_nan().to_array().as_ref().iter().any(|v| v.is_nan());
+    let nan = !Ln::<B, U>::none(vnan);
     if nan || s.0.is_nan() || s.1.is_nan() || m == f64::NEG_INFINITY {
         return None;
     }

@@ -287,7 +287,7 @@ fn elu_short_alpha<T: Float>(alpha: T) -> bool {
 fn elu_lane_short<L: Lane>(x: L, alpha_l: L, sc: Scale<L>) -> L {
     let p = f64::from(<L::Scalar as Float>::MANTISSA_DIGITS);
     let ok = x.gt(splat::<L>(-p * core::f64::consts::LN_2));
-    if L::count(ok) == L::LANES as u32 {
+    if L::all(ok) {
         elu_short(x, alpha_l)
     } else {
         L::select(ok, elu_short(x, alpha_l), elu_lane_impl(x, alpha_l, sc))
@@ -333,11 +333,10 @@ pub(crate) fn elu_derivative_lane<L: Lane>(x: L, alpha: L::Scalar) -> L {
 fn elu_derivative_short<L: Lane>(x: L, alpha: L, sc: Scale<L>) -> L {
     let p = f64::from(<L::Scalar as Float>::MANTISSA_DIGITS);
     let ok = x.gt(splat::<L>(-p * core::f64::consts::LN_2));
-    let n = L::count(ok);
     let zero = splat::<L>(0.0);
-    let r = if n == L::LANES as u32 {
+    let r = if L::all(ok) {
         exp_times_short(x, alpha, zero)
-    } else if n == 0 {
+    } else if L::none(ok) {
         return elu_derivative_impl(x, sc);
     } else {
         L::select(
@@ -371,12 +370,11 @@ pub(crate) fn selu_lane<L: Lane>(x: L) -> L {
         .and(x.lt(splat::<L>(crate::vmath::pow2(
             crate::vmath::half_bias::<L>(),
         ))));
-    let n = L::count(ok);
-    if n == L::LANES as u32 {
+    if L::all(ok) {
         return selu_short(x);
     }
     let general = selu_general(x);
-    if n == 0 {
+    if L::none(ok) {
         general
     } else {
         L::select(ok, selu_short(x), general)
@@ -468,15 +466,14 @@ pub(crate) fn selu_derivative_lane<L: Lane>(x: L) -> L {
     // test), chosen per lane (position independent); the general form for the others.
     let bias = <L::Scalar as Float>::VM.bias.to_f64();
     let ok = x.ge(splat::<L>(-(bias - 2.0) * core::f64::consts::LN_2));
-    let n = L::count(ok);
     // (No closure for the short form: it could be compiled out of line, without the
     // AVX2 target features.)
     let (lah, lal) = (L::splat(la), L::splat(la_lo));
-    let r = if n == L::LANES as u32 {
+    let r = if L::all(ok) {
         exp_times_short(x, lah, lal)
     } else {
         let general = scaled_exp(x, zero, Scale::unit(la, la_lo));
-        if n == 0 {
+        if L::none(ok) {
             general
         } else {
             L::select(ok, exp_times_short(x, lah, lal), general)
@@ -565,7 +562,7 @@ fn celu_lane_short<L: Lane>(x: L, alpha: L, sc: Scale<L>) -> L {
     let zero = splat::<L>(0.0);
     let (q, ql) = celu_quotient(x, sc);
     let ok = q.gt(short_floor::<L>()).and(q.le(zero)).or(x.ge(zero));
-    if L::count(ok) == L::LANES as u32 {
+    if L::all(ok) {
         celu_short(x, q, ql, alpha)
     } else {
         L::select(ok, celu_short(x, q, ql, alpha), celu_lane_impl(x, sc))
@@ -613,7 +610,7 @@ fn celu_derivative_short<L: Lane>(x: L, sc: Scale<L>) -> L {
     let low = s * (qlo + ql.mul_add(qh, ql));
     let short = s + s.mul_add(qh, low);
     let short = L::select(x.gt(zero), splat::<L>(1.0), short);
-    if L::count(ok) == L::LANES as u32 {
+    if L::all(ok) {
         short
     } else {
         L::select(ok, short, celu_derivative_impl(x, sc))

@@ -124,7 +124,7 @@ pub(crate) fn mish_lane<L: Lane>(x: L) -> L {
     // low part is `exp`). A vector with another lane takes the general path for it only.
     // (A closure here would be compiled out of line, without the AVX2 target features.)
     let short = x.abs().le(vmath::splat::<L>(64.0));
-    if L::count(short) == L::LANES as u32 {
+    if L::all(short) {
         mish_short(x)
     } else {
         L::select(short, mish_short(x), mish_general(x))
@@ -190,7 +190,7 @@ fn mish_derivative_wide<D: Lane<Scalar = f64>>(x: D) -> D {
     // (Most vectors have no lane there and skip it.)
     let dx = xc - D::splat(X1.0);
     let near = dx.abs().lt(D::splat(0.25));
-    let g = if D::count(near) == 0 {
+    let g = if D::none(near) {
         g
     } else {
         let t = dx - D::splat(X1.1);
@@ -220,7 +220,7 @@ pub(crate) fn mish_derivative_lane<L: Lane>(x: L) -> L {
         return L::narrow([mish_derivative_wide(a), mish_derivative_wide(b)]);
     }
     let short = x.abs().le(vmath::splat::<L>(64.0));
-    if L::count(short) == L::LANES as u32 {
+    if L::all(short) {
         mish_derivative_from(&parts_short(x))
     } else {
         let zero = L::splat(<L::Scalar as Float>::ZERO);

@@ -131,12 +131,11 @@ fn silu_derivative_core<L: Lane>(zh: L, zl: L) -> L {
     let (x0h, _) = vmath::splat_dd::<L>(X0.0, X0.1);
     let ok =
         vmath::exp_plain_lanes(-zh.abs()).and((zh - x0h).abs().ge(vmath::splat::<L>(SHORT_GAP)));
-    let n = L::count(ok);
-    if n == L::LANES as u32 {
+    if L::all(ok) {
         return silu_derivative_short(zh, zl);
     }
     let general = silu_derivative_general(zh, zl);
-    if n == 0 {
+    if L::none(ok) {
         general
     } else {
         L::select(ok, silu_derivative_short(zh, zl), general)
@@ -231,13 +230,15 @@ pub(crate) fn silu_lane<L: Lane>(x: L) -> L {
 /// `silu` for lanes with `a = -|x|` in `exp`'s plain range.
 #[inline(always)]
 fn silu_short<L: Lane>(x: L, a: L) -> L {
-    let (q, c) = sigmoid_parts(x, vmath::exp_plain(a));
+    let (q, c, inv) = sigmoid_parts(x, vmath::exp_plain(a));
+    // x·inv is formed beside the correction's chain, not after it.
+    let xc = c * (x * inv);
     let r = if L::HAS_FMA {
-        x.mul_add(q, x * c)
+        x.mul_add(q, xc)
     } else {
         // Without a fused multiply-add the product x q is made exact by hand.
         let (ph, pl) = L::two_prod(x, q);
-        ph + x.mul_add(c, pl)
+        ph + (xc + pl)
     };
     // ±0 in, ±0 out (the sums above can turn -0 into +0).
     L::select(x.eq(L::splat(<L::Scalar as Float>::ZERO)), x, r)

@@ -272,6 +272,14 @@ macro_rules! impl_avx_lane {
                 (avx!($movemask(mask.0)) as u32).count_ones()
             }
             #[inline(always)]
+            fn all(mask: Self) -> bool {
+                avx!($movemask(mask.0)) == (1 << $n) - 1
+            }
+            #[inline(always)]
+            fn none(mask: Self) -> bool {
+                avx!($movemask(mask.0)) == 0
+            }
+            #[inline(always)]
             fn pow2i(n: Self) -> Self {
                 // As in the portable backend: n + bias + 2^(p-1) holds the biased exponent
                 // in its low bits; shifting them into the exponent field builds 2^n.

@@ -126,7 +126,7 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -
     // where every product of three f32 is finite, and rounded once. (An f64 element there
     // stays NaN, as documented.)
     let clash = a.is_inf().and(b.is_inf()).and(loss.is_nan());
-    let loss = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 && L::count(clash) > 0 {
+    let loss = if <L::Scalar as Float>::MANTISSA_DIGITS < 53 && !L::none(clash) {
         let (mut la, aa, ba) = (loss.to_array(), a.to_array(), b.to_array());
         let (wa, pa, oa) = (w.to_array(), pwt.to_array(), omt.to_array());
         let (na, qa) = (sp_neg.to_array(), sp_pos.to_array());
@@ -156,7 +156,7 @@ pub(crate) fn bce_with_logits_lane<L: Lane>(x: L, t: L, w: L, pw: L, s_red: L) -
     if <L::Scalar as Float>::MANTISSA_DIGITS < 53 {
         let small = pwt.abs().lt(L::splat(<L::Scalar as Float>::MIN_POSITIVE));
         let lost = L::select(pw.eq(zero()).or(t.eq(zero())), zero(), small);
-        if L::count(lost) > 0 {
+        if !L::none(lost) {
             return rescue_small_pw_t(lost, [t, w, pw, s_red], [sp_neg, sp_pos, s, sn], (loss, g));
         }
     }

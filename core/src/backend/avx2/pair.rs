@@ -188,6 +188,14 @@ macro_rules! impl_pair {
                 $half::count(mask.0) + $half::count(mask.1)
             }
             #[inline(always)]
+            fn all(mask: Self) -> bool {
+                $half::all(mask.0.and(mask.1))
+            }
+            #[inline(always)]
+            fn none(mask: Self) -> bool {
+                $half::none(mask.0.or(mask.1))
+            }
+            #[inline(always)]
             fn pow2i(n: Self) -> Self {
                 Self($half::pow2i(n.0), $half::pow2i(n.1))
             }
