@@ -1071,9 +1071,13 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
 #[cfg_attr(not(nonlin_outline), inline(always))]
 fn write_log_wide<B: Family, T: Float>(src: Option<&[T]>, dst: &mut [T], st: &Stats) {
     let (lh, ll) = st.log_sum();
-    let nm = D::<B>::splat(-st.m);
-    let nl = D::<B>::splat(-(lh + ll));
-    lane_loop!(map <Ln<B, T>> (src, dst) |v| via_f64!(<B, T> (v, v) |x, _y| (x + nm) + nl));
+    // The lane's own widening (two conversions on AVX2), not `via_f64!`'s element copies.
+    let nm = <Ln<B, T> as Lane>::Wide::splat(-st.m);
+    let nl = <Ln<B, T> as Lane>::Wide::splat(-(lh + ll));
+    lane_loop!(map <Ln<B, T>> (src, dst) |v| {
+        let [a, b] = v.widen::<<Ln<B, T> as Lane>::Wide>();
+        Ln::<B, T>::narrow([(a + nm) + nl, (b + nm) + nl])
+    });
 }
 
 /// One row of `softmax` / `log_softmax`, `T = 1`: the fast pass where it applies (rows with
