@@ -811,9 +811,10 @@ macro_rules! via_f64 {
 }
 
 /// What the fast pass found: the row's [`Stats`] (always [`Kind::Normal`]), the final
-/// exponent reference (`r`, and `k` with `r = k ln 2` on the grid path), and from which
+/// exponent reference (`r`, and `k` with `r = k ln 2` on the grid path), from which
 /// element on the stored terms (if any) were computed against that final reference (the
-/// ones before are recomputed by the write pass).
+/// ones before are recomputed by the write pass), and the start of the block where the
+/// running maximum last rose (no element before it equals the row's maximum).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fast {
     pub(crate) st: Stats,
@@ -821,6 +822,7 @@ pub(crate) struct Fast {
     k: f64,
     grid: bool,
     valid_from: usize,
+    max_from: usize,
 }
 
 /// The online max-and-sum pass of [`row_stats`] for `T = 1`, in a cheaper form: blocks
@@ -854,6 +856,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
     let mut valid_from = 0;
+    let mut max_from = 0;
     // NaN mask of the inputs (the grid path's clamp may hide a NaN): an OR of compares, a
     // one-cycle chain per chunk where a running sum was a three-cycle one.
     let mut vnan = zero::<Ln<B, U>>();
@@ -918,6 +921,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
             }
             count = 0;
             m = bm;
+            max_from = bi * nb;
             mlane = Ln::<B, U>::splat(U::from_f64(m));
         }
         if !below && bm == m {
@@ -962,6 +966,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
         k,
         grid: GRID,
         valid_from,
+        max_from,
     })
 }
 
@@ -1058,7 +1063,15 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
         if x1.len() != d1.len() {
             return false;
         }
-        lane_loop!(map2_inplace <Ln<B, T>> (d1, x1) |e, x| {
+        // No element before the block where the running maximum last rose equals the
+        // maximum: there the stored terms are scaled without the compare, and `x` is not
+        // read again (on random rows, about half of the row).
+        let mf = fs.max_from.clamp(vf, len) - vf;
+        let (d10, d11) = d1.split_at_mut(mf);
+        crate::driver::chunk_loop!(
+            <Ln<B, T>> in (e = d10), out (r => d10), (e.mul_add(fh, e * fl),)
+        );
+        lane_loop!(map2_inplace <Ln<B, T>> (d11, x1.get(mf..).unwrap_or(&[])) |e, x| {
             Ln::<B, T>::select(x.eq(ml), pm, e.mul_add(fh, e * fl))
         });
     }
