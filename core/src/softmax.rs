@@ -857,9 +857,8 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
     let mut count: u64 = 0;
     let mut valid_from = 0;
     let mut max_from = 0;
-    // NaN mask of the inputs (the grid path's clamp may hide a NaN): an OR of compares, a
-    // one-cycle chain per chunk where a running sum was a three-cycle one.
-    let mut vnan = zero::<Ln<B, U>>();
+    // Sum of the inputs: NaN when the row holds a NaN (the grid path's clamp may hide it).
+    let mut vsum = zero::<Ln<B, U>>();
     let mut mlane = Ln::<B, U>::splat(U::NEG_INFINITY);
     let mut dblocks = dst.chunks_mut(nb);
     for (bi, block) in row.chunks(nb).enumerate() {
@@ -870,19 +869,19 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
             let v = load_full::<B, T, U>(c);
             vmax = vmax.max(v);
             if GRID {
-                vnan = vnan.or(v.is_nan());
+                vsum = vsum + v;
             }
         }
         let rem = it.remainder();
         if !rem.is_empty() {
             vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
             if GRID {
-                vnan = vnan.or(load_pad::<B, T, U>(rem, U::ZERO).is_nan());
+                vsum = vsum + load_pad::<B, T, U>(rem, U::ZERO);
             }
         }
         // Most blocks lie wholly below the running maximum: one compare settles that, and
         // they need neither the horizontal maximum nor the arg-max bookkeeping.
-        let below = Ln::<B, U>::none(vmax.ge(mlane));
+        let below = Ln::<B, U>::count(vmax.ge(mlane)) == 0;
         let bm = if below { f64::NEG_INFINITY } else { hmax(vmax) };
         if bm == f64::INFINITY {
             return None;
@@ -943,7 +942,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
         }
     }
     let s = dd_add(acc.total(), extra);
-    let nan = !Ln::<B, U>::none(vnan);
+    let nan = vsum.is_nan().to_array().as_ref().iter().any(|v| v.is_nan());
     if nan || s.0.is_nan() || s.1.is_nan() || m == f64::NEG_INFINITY {
         return None;
     }

@@ -239,11 +239,7 @@ pub fn exp_parts<L: Lane>(x: L) -> (L, L) {
 #[inline(always)]
 pub(crate) fn exp_plain<L: Lane>(x: L) -> L {
     let (n, q) = reduce_expm1(x);
-    // `q 2^n + 2^n`, one rounding: the bits of `(q + 1) 2^n` (2^n is normal here, so the
-    // scaling is exact on either side of the rounding, fused or not), one operation and one
-    // rounding step shorter on the critical path.
-    let s = L::pow2i(n);
-    q.mul_add(s, s)
+    (q + L::splat(<L::Scalar as Float>::ONE)) * L::pow2i(n)
 }
 
 /// [`exp_parts`] for vectors that pass [`exp_all_plain`] (bit-identical there); callers
