@@ -1073,8 +1073,12 @@ pub(crate) fn write_scaled_fast<B: Family, T: Float>(
         // No element before the block where the running maximum last rose equals the
         // maximum: there the stored terms are scaled without the compare, and `x` is not
         // read again (on random rows, about half of the row).
-        let mf = fs.max_from.clamp(vf, len) - vf;
-        let (d10, d11) = d1.split_at_mut(mf);
+        // (`saturating_sub`, `min` and the checked split: `clamp` and `split_at_mut` would
+        // each leave a panic path, which the Cortex-M4F link check refuses.)
+        let mf = fs.max_from.saturating_sub(vf).min(d1.len());
+        let Some((d10, d11)) = d1.split_at_mut_checked(mf) else {
+            return false;
+        };
         crate::driver::chunk_loop!(
             <Ln<B, T>> in (e = d10), out (r => d10), (e.mul_add(fh, e * fl),)
         );
