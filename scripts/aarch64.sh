@@ -5,7 +5,7 @@
 #
 #   scripts/aarch64.sh            # everything
 #   scripts/aarch64.sh --core     # only `cargo test -p nonlin` (fast)
-#   scripts/aarch64.sh -- ARGS    # extra arguments for `cargo test -p nonlin-tests` (e.g. --test sigmoid)
+#   scripts/aarch64.sh -- ARGS    # extra arguments for `cargo test -p nonlin-tests` (e.g. --test kernels)
 #
 # Installs `qemu-user gcc-aarch64-linux-gnu` (apt-get) and the rustup target when missing.
 # The linker and runner are given through CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_* variables
