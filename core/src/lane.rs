@@ -96,6 +96,14 @@ pub trait Lane:
 
     /// `2^n` for integer-valued `n` in the normal exponent range `[1 - bias, bias]`.
     fn pow2i(n: Self) -> Self;
+    /// `2^n` from `t = n + bias + 2^(p-1)` (the biased exponent in the low mantissa bits,
+    /// `n` as for [`Lane::pow2i`]): `pow2i` without its addition, for callers that fold the
+    /// offset into a constant they add anyway.
+    #[inline(always)]
+    fn pow2i_biased(t: Self) -> Self {
+        let c = <Self::Scalar as Float>::VM;
+        Self::pow2i(t - Self::splat(c.bias + c.shifter))
+    }
     /// For positive normal finite `self`: `(m, e)` with `self = m * 2^e`, `m` in `[1, 2)`,
     /// `e` integer-valued.
     fn frexp(self) -> (Self, Self);
@@ -322,7 +330,10 @@ macro_rules! impl_wide_lane {
                 // shifting them into the exponent field builds 2^n without a float-to-int
                 // conversion (AVX2 has none for f64).
                 let c = <$t as Float>::VM;
-                let t = n + $lane::splat(c.bias + c.shifter);
+                Self::pow2i_biased(n + $lane::splat(c.bias + c.shifter))
+            }
+            #[inline(always)]
+            fn pow2i_biased(t: Self) -> Self {
                 $lane::from_bits(t.to_bits() << ($mant - 1))
             }
             #[inline(always)]

@@ -284,7 +284,10 @@ macro_rules! impl_avx_lane {
                 // As in the portable backend: n + bias + 2^(p-1) holds the biased exponent
                 // in its low bits; shifting them into the exponent field builds 2^n.
                 let c = <$t as Float>::VM;
-                let t = n + Self::splat(c.bias + c.shifter);
+                Self::pow2i_biased(n + Self::splat(c.bias + c.shifter))
+            }
+            #[inline(always)]
+            fn pow2i_biased(t: Self) -> Self {
                 Self(avx!($from_si($slli::<$shift>($to_si(t.0)))))
             }
             #[inline(always)]

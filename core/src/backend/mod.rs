@@ -362,6 +362,55 @@ mod tests {
         }
     }
 
+    /// The first `n` (over every normal exponent) at which `pow2i_biased(n + bias +
+    /// 2^(p-1))` or `pow2i(n)` is not exactly `2^n`, on the backend's three lane types.
+    struct Pow2Biased<T>(PhantomData<T>);
+
+    impl<T: Float> LaneFn for Pow2Biased<T> {
+        type Output = Option<f64>;
+        fn call<B: Family>(self) -> Self::Output {
+            fn first_wrong<L: Lane>() -> Option<f64> {
+                let c = <L::Scalar as Float>::VM;
+                let (bias, shifter) = (c.bias.to_f64(), c.shifter.to_f64());
+                // Every exponent natively; a sample under Miri, which is slow.
+                let step = if cfg!(miri) { 37.0 } else { 1.0 };
+                let mut n = 1.0 - bias;
+                while n <= bias {
+                    let want = libm::ldexp(1.0, n as i32);
+                    let biased = L::pow2i_biased(L::splat(c_of(n + bias + shifter)));
+                    let direct = L::pow2i(L::splat(c_of(n)));
+                    let (biased, direct) = (biased.to_array(), direct.to_array());
+                    if biased
+                        .as_ref()
+                        .iter()
+                        .chain(direct.as_ref())
+                        .any(|v| v.to_f64() != want)
+                    {
+                        return Some(n);
+                    }
+                    n += step;
+                }
+                None
+            }
+            fn c_of<S: Float>(v: f64) -> S {
+                S::from_f64(v)
+            }
+            first_wrong::<B::L<T>>()
+                .or(first_wrong::<B::E<T>>())
+                .or(first_wrong::<B::Q<T>>())
+        }
+    }
+
+    #[test]
+    fn pow2i_biased_is_exact_on_every_backend_and_lane_type() {
+        // The portable backend directly, then the one selected at run time (AVX2 where the
+        // CPU has it).
+        assert_eq!(Pow2Biased::<f32>(PhantomData).call::<Portable>(), None);
+        assert_eq!(Pow2Biased::<f64>(PhantomData).call::<Portable>(), None);
+        assert_eq!(run(Pow2Biased::<f32>(PhantomData)), None, "{:?}", backend());
+        assert_eq!(run(Pow2Biased::<f64>(PhantomData)), None, "{:?}", backend());
+    }
+
     #[test]
     // Miri runs the portable backend only (no AVX2), whose two lane types are one type.
     #[cfg_attr(

@@ -208,8 +208,11 @@ macro_rules! impl_scalar_lane {
                 // As the wide lanes: the biased exponent lands in the low mantissa bits of
                 // n + bias + 2^(p-1) and is shifted into the exponent field.
                 let c = <$t as Float>::VM;
-                let t = n.0 + (c.bias + c.shifter);
-                Self::from_bits(t.to_bits() << ($mant - 1))
+                Self::pow2i_biased(Self(n.0 + (c.bias + c.shifter)))
+            }
+            #[inline(always)]
+            fn pow2i_biased(t: Self) -> Self {
+                Self::from_bits(t.0.to_bits() << ($mant - 1))
             }
             #[inline(always)]
             fn frexp(self) -> (Self, Self) {

@@ -200,6 +200,10 @@ macro_rules! impl_pair {
                 Self($half::pow2i(n.0), $half::pow2i(n.1))
             }
             #[inline(always)]
+            fn pow2i_biased(t: Self) -> Self {
+                Self($half::pow2i_biased(t.0), $half::pow2i_biased(t.1))
+            }
+            #[inline(always)]
             fn frexp(self) -> (Self, Self) {
                 let (m0, e0) = self.0.frexp();
                 let (m1, e1) = self.1.frexp();
