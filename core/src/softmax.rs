@@ -1043,11 +1043,21 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
                     e * sc
                 });
             } else {
+                // The same place in the next block (the next row, for rows of one block) is
+                // prefetched while this one's terms, which are compute-bound, are formed:
+                // the maximum scan then reads it from L1 (rows of 1000 `f32`, CPU time, best
+                // of 7 and of 9 alternating runs: softmax +9% / +12%, log_softmax +0% /
+                // +11%, cross-entropy +1% / +1%).
+                let ahead = xs.as_ptr().wrapping_add(block.len());
+                let mut at = 0;
                 scan_lanes!(<B, T, U, STORE> (xs, U::NEG_INFINITY, ds) |v| {
+                    crate::driver::prefetch(ahead.wrapping_add(at));
+                    at += n;
                     let e = rl.term::<GRID>(v);
                     acc.add(e);
                     e * sc
                 });
+                let _ = at;
             }
         }
     }
