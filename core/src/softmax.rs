@@ -452,9 +452,9 @@ impl<B: Family> Acc<B> {
     /// The total of accumulators of non-negative `f32` terms (plain `f64` sums, the low
     /// parts zero), lanes added in lane order: relative error below `2^-50`, where
     /// [`Acc::total`]'s chain of eight dependent double-double additions buys nothing, as
-    /// no cancellation can occur. (That chain, once per row, cost softmax of rows of 1000
-    /// `f32` 11% of its time: +12.7% with this, log_softmax +8.9%, best of 5 alternating
-    /// runs.)
+    /// no cancellation can occur. (That chain runs once per row: with this instead, rows
+    /// of 1000 `f32` measured softmax +5%, log_softmax +7%, cross-entropy +7%, in CPU time
+    /// over 9 alternating runs.)
     #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn total_nonneg(&self) -> f64 {
         let v = self.hi[0] + self.hi[1];
