@@ -929,3 +929,61 @@ fn adversarial_rows() {
     check::<f32>();
     check::<f64>();
 }
+
+/// Copies of a row's maximum spread over several 8 KiB blocks and sub-blocks of the fast
+/// pass, with a lower maximum first (so the running maximum rises in a later block) and
+/// copies before and after the block where it rose. The other entries are so far below that
+/// `S` is `k` (the number of copies) to within `e^-150`: each copy must be exactly `1/k`
+/// rounded once, as the write pass gives an entry it sees equal to the maximum. A copy
+/// outside the range where the write pass compares would get `t (f_hi + f_lo)` from its
+/// stored term instead, whose `exp` rounding leaves it off `1/k`.
+#[test]
+fn ties_of_the_maximum_across_blocks() {
+    fn check<T: Tf>() {
+        let cols = 12_000;
+        // Several maxima, so that some stored term `e^{M - r}` is not exact.
+        for (i, ties) in [
+            vec![2_500usize, 2_501, 4_200, 9_000, 11_999],
+            vec![3, 2_047, 2_048, 6_000],
+            vec![130, 8_191, 8_192],
+        ]
+        .into_iter()
+        .cycle()
+        .take(48)
+        .enumerate()
+        {
+            let k = ties.len() as f64;
+            let mx = 0.37 * i as f64 - 6.0;
+            let x: Vec<T> = (0..cols)
+                .map(|j| {
+                    T::round(if ties.contains(&j) {
+                        mx
+                    } else if j < 100 && j % 7 == 0 {
+                        mx - 150.0
+                    } else {
+                        mx - 200.0 - (j % 97) as f64 * 0.03
+                    })
+                })
+                .collect();
+            let mut y = vec![T::ZERO; cols];
+            softmax(&x, cols, &mut y).unwrap();
+            let want = T::round(1.0 / k);
+            for &j in &ties {
+                assert_eq!(
+                    y[j].to_f64().to_bits(),
+                    want.to_f64().to_bits(),
+                    "{} copy at {j} of {ties:?}",
+                    T::NAME
+                );
+            }
+            let w = measure(&x, cols, 1.0);
+            assert_within(
+                &format!("softmax ties {}", T::NAME),
+                &w.sm,
+                T::pick(B_SOFTMAX),
+            );
+        }
+    }
+    check::<f32>();
+    check::<f64>();
+}
