@@ -422,6 +422,21 @@ impl<B: Family> Acc<B> {
         self.add_d(to_d::<B, L>(v), L::LANES.div_ceil(4), exact);
     }
 
+    /// Adds non-negative `f32` terms (finite, so the two widened halves' sum is one `f64`
+    /// rounding, as the accumulation's own) to the first accumulator only: one register
+    /// fewer live in the term loop than [`Acc::add`], which keeps the accumulator out of
+    /// memory there (see [`grid_terms_skewed`]; on its own, without the pipeline, no
+    /// measurable change). `f64` lanes go through [`Acc::add`] (exact, TwoSum).
+    #[cfg_attr(not(nonlin_outline), inline(always))]
+    pub(crate) fn add_nonneg<L: Lane>(&mut self, v: L) {
+        if <L::Scalar as Float>::MANTISSA_DIGITS < 53 && L::LANES == 8 {
+            let [a, b] = to_d::<B, L>(v);
+            self.hi[0] = self.hi[0] + (a + b);
+        } else {
+            self.add(v);
+        }
+    }
+
     /// Adds the exact products `a * b` (in `f64` for `f32` lanes, where the product of two
     /// `f32` is exact; through `two_prod` for `f64`).
     #[cfg_attr(not(nonlin_outline), inline(always))]
@@ -688,6 +703,15 @@ fn term_fast<L: Lane>(v: L, nr: L) -> L {
 /// `(k - bias + 1/2) ln 2`. NaN rows are caught by the caller.
 #[cfg_attr(not(nonlin_outline), inline(always))]
 fn term_grid<L: Lane>(v: L, xlo: L, sh2: L) -> L {
+    let (r, t) = grid_reduce(v, xlo);
+    grid_finish(r, t, sh2)
+}
+
+/// The first half of [`term_grid`]: the reduced argument `r = v - n ln 2` and the shifted
+/// `t = n + 1.5 * 2^(p-1)`. Split off so that a loop can run it one chunk ahead of
+/// [`grid_finish`] (see [`grid_terms_skewed`]).
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn grid_reduce<L: Lane>(v: L, xlo: L) -> (L, L) {
     let c = <L::Scalar as Float>::VM;
     let sh = round_shifter::<L>();
     let xc = xlo.max(v);
@@ -695,6 +719,12 @@ fn term_grid<L: Lane>(v: L, xlo: L, sh2: L) -> L {
     let n = t - sh;
     let r = n.mul_add(-L::splat(c.ln2_hi), xc);
     let r = n.mul_add(-L::splat(c.ln2_lo), r);
+    (r, t)
+}
+
+/// The second half of [`term_grid`]: `2^{n - k} e^r` from [`grid_reduce`]'s `(r, t)`.
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn grid_finish<L: Lane>(r: L, t: L, sh2: L) -> L {
     let q = expm1_reduced(r);
     // `t + sh2 = n - k + bias + 2^(p-1)` exactly (integers below 2^p), the argument of
     // `pow2i_biased`: one addition where `pow2i(t - (1.5 * 2^(p-1) + k))` takes two.
@@ -753,6 +783,78 @@ impl<L: Lane> RefLanes<L> {
             term_grid(v, self.xlo, self.sh2)
         } else {
             term_fast(v, self.nr)
+        }
+    }
+}
+
+/// The grid terms of `xs` (no copy of the maximum among them) added to `acc` and, with
+/// `STORE`, written scaled by `sc` to `ds`, as the plain loop of [`row_stats_fast`] does
+/// (the same operations on each chunk, the same order of additions, hence the same bits),
+/// but software-pipelined: the reduction of chunk `i + 2` and the polynomial of chunk
+/// `i + 1` are issued before chunk `i` is added and stored. A term is a chain of some twenty
+/// dependent operations, and the out-of-order window holds only a few chunks' worth of
+/// them; issued this way, each chunk's chain has started two iterations before its end is
+/// needed. `ahead` is prefetched as in the plain loop.
+///
+/// Measured (rows of 1000 `f32`, AVX2, CPU time, best of 7 alternating runs against the
+/// plain loop): softmax +10%, log_softmax +7%, cross-entropy +8%, with its gradient +8%.
+/// Computing whole terms one or two chunks ahead instead gained less (0 to +7%).
+/// The pipeline keeps three more lanes live, so the terms go through
+/// [`Acc::add_nonneg`]: with [`Acc::add`], one `f64` accumulator of cross-entropy's loop
+/// was kept in memory (a store and reload on each chunk) and it ran 2% slower than
+/// without the pipeline.
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn grid_terms_skewed<B: Family, T: Float, U: Float, const STORE: bool>(
+    xs: &[T],
+    ds: &mut [T],
+    rl: &RefLanes<Ln<B, U>>,
+    sc: Ln<B, U>,
+    acc: &mut Acc<B>,
+    ahead: *const T,
+) {
+    let n = Ln::<B, U>::LANES;
+    let mut it = xs.chunks_exact(n);
+    let mut dt = ds.chunks_exact_mut(n);
+    let mut at = 0;
+    // A macro, not a closure: a closure is not inlined into the backend's
+    // `#[target_feature]` function reliably, and its lane operations then become calls.
+    macro_rules! emit {
+        ($e:expr, $dt:expr) => {{
+            let e: Ln<B, U> = $e;
+            crate::driver::prefetch(ahead.wrapping_add(at));
+            at += n;
+            acc.add_nonneg(e);
+            if STORE && let Some(d) = $dt.next() {
+                store_as::<T, Ln<B, U>>(e * sc, d);
+            }
+        }};
+    }
+    // Two whole chunks at least (then both `next` are `Some`): the pipeline's prologue.
+    if xs.len() >= 2 * n
+        && let (Some(c0), Some(c1)) = (it.next(), it.next())
+    {
+        let (r0, t0) = grid_reduce(load_full::<B, T, U>(c0), rl.xlo);
+        let mut e = grid_finish(r0, t0, rl.sh2);
+        let (mut r, mut t) = grid_reduce(load_full::<B, T, U>(c1), rl.xlo);
+        for c in &mut it {
+            let (r2, t2) = grid_reduce(load_full::<B, T, U>(c), rl.xlo);
+            let e1 = grid_finish(r, t, rl.sh2);
+            emit!(e, dt);
+            (e, r, t) = (e1, r2, t2);
+        }
+        emit!(e, dt);
+        emit!(grid_finish(r, t, rl.sh2), dt);
+    }
+    // Fewer than two whole chunks: unpipelined.
+    for c in &mut it {
+        emit!(term_grid(load_full::<B, T, U>(c), rl.xlo, rl.sh2), dt);
+    }
+    let c = it.remainder();
+    if !c.is_empty() {
+        let e = term_grid(load_pad::<B, T, U>(c, U::NEG_INFINITY), rl.xlo, rl.sh2);
+        acc.add(e);
+        if STORE {
+            store_as::<T, Ln<B, U>>(e * sc, dt.into_remainder());
         }
     }
 }
@@ -1049,6 +1151,10 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
                 // of 7 and of 9 alternating runs: softmax +9% / +12%, log_softmax +0% /
                 // +11%, cross-entropy +1% / +1%).
                 let ahead = xs.as_ptr().wrapping_add(block.len());
+                if GRID {
+                    grid_terms_skewed::<B, T, U, STORE>(xs, ds, &rl, sc, &mut acc, ahead);
+                    continue;
+                }
                 let mut at = 0;
                 scan_lanes!(<B, T, U, STORE> (xs, U::NEG_INFINITY, ds) |v| {
                     crate::driver::prefetch(ahead.wrapping_add(at));
