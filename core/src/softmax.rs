@@ -425,7 +425,7 @@ impl<B: Family> Acc<B> {
     /// Adds non-negative `f32` terms (finite, so the two widened halves' sum is one `f64`
     /// rounding, as the accumulation's own) to the first accumulator only: one register
     /// fewer live in the term loop than [`Acc::add`], which keeps the accumulator out of
-    /// memory there (see [`grid_terms_skewed`]; on its own, without the pipeline, no
+    /// memory there (see [`terms_skewed`]; on its own, without the pipeline, no
     /// measurable change). `f64` lanes go through [`Acc::add`] (exact, TwoSum).
     #[cfg_attr(not(nonlin_outline), inline(always))]
     pub(crate) fn add_nonneg<L: Lane>(&mut self, v: L) {
@@ -678,6 +678,14 @@ fn round_shifter<L: Lane>() -> L {
 /// gives NaN (that is how the fast pass sees NaN rows).
 #[cfg_attr(not(nonlin_outline), inline(always))]
 fn term_fast<L: Lane>(v: L, nr: L) -> L {
+    let (r, n, lo) = fast_reduce(v, nr);
+    fast_finish(r, n, lo)
+}
+
+/// The first half of [`term_fast`]: the reduced argument `r`, `n` and the tail `lo`
+/// (replaced by `-1` below `dmin`). Split off for [`terms_skewed`], as [`grid_reduce`].
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn fast_reduce<L: Lane>(v: L, nr: L) -> (L, L, L) {
     let c = <L::Scalar as Float>::VM;
     let one = L::splat(<L::Scalar as Float>::ONE);
     let dmin = vmath::splat::<L>(-(c.bias.to_f64() - 2.0) * core::f64::consts::LN_2);
@@ -687,10 +695,16 @@ fn term_fast<L: Lane>(v: L, nr: L) -> L {
     let n = dc.mul_add(L::splat(c.log2e), sh) - sh;
     let r = n.mul_add(-L::splat(c.ln2_hi), dc);
     let r = n.mul_add(-L::splat(c.ln2_lo), r);
+    let lo = L::select(d.lt(dmin), -one, lo);
+    (r, n, lo)
+}
+
+/// The second half of [`term_fast`]: `e^r 2^n (1 + lo)`.
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn fast_finish<L: Lane>(r: L, n: L, lo: L) -> L {
     let q = expm1_reduced(r);
     let s = L::pow2i(n);
     let e = q.mul_add(s, s);
-    let lo = L::select(d.lt(dmin), -one, lo);
     e.mul_add(lo, e)
 }
 
@@ -709,7 +723,7 @@ fn term_grid<L: Lane>(v: L, xlo: L, sh2: L) -> L {
 
 /// The first half of [`term_grid`]: the reduced argument `r = v - n ln 2` and the shifted
 /// `t = n + 1.5 * 2^(p-1)`. Split off so that a loop can run it one chunk ahead of
-/// [`grid_finish`] (see [`grid_terms_skewed`]).
+/// [`grid_finish`] (see [`terms_skewed`]).
 #[cfg_attr(not(nonlin_outline), inline(always))]
 fn grid_reduce<L: Lane>(v: L, xlo: L) -> (L, L) {
     let c = <L::Scalar as Float>::VM;
@@ -785,26 +799,49 @@ impl<L: Lane> RefLanes<L> {
             term_fast(v, self.nr)
         }
     }
+
+    /// [`RefLanes::term`] in two halves (see [`terms_skewed`]); `finish(reduce(v))` is
+    /// `term(v)`, bit for bit.
+    #[cfg_attr(not(nonlin_outline), inline(always))]
+    fn reduce<const GRID: bool>(&self, v: L) -> (L, L, L) {
+        if GRID {
+            let (r, t) = grid_reduce(v, self.xlo);
+            (r, t, t)
+        } else {
+            fast_reduce(v, self.nr)
+        }
+    }
+
+    #[cfg_attr(not(nonlin_outline), inline(always))]
+    fn finish<const GRID: bool>(&self, (r, t, lo): (L, L, L)) -> L {
+        if GRID {
+            grid_finish(r, t, self.sh2)
+        } else {
+            fast_finish(r, t, lo)
+        }
+    }
 }
 
-/// The grid terms of `xs` (no copy of the maximum among them) added to `acc` and, with
-/// `STORE`, written scaled by `sc` to `ds`, as the plain loop of [`row_stats_fast`] does
-/// (the same operations on each chunk, the same order of additions, hence the same bits),
-/// but software-pipelined: the reduction of chunk `i + 2` and the polynomial of chunk
-/// `i + 1` are issued before chunk `i` is added and stored. A term is a chain of some twenty
-/// dependent operations, and the out-of-order window holds only a few chunks' worth of
-/// them; issued this way, each chunk's chain has started two iterations before its end is
-/// needed. `ahead` is prefetched as in the plain loop.
+/// The terms of `xs` (no copy of the maximum among them; [`term_grid`] when `GRID`,
+/// [`term_fast`] otherwise) added to `acc` and, with `STORE`, written scaled by `sc` to
+/// `ds`, software-pipelined: the reduction of chunk `i + 2` and the polynomial of chunk
+/// `i + 1` are issued before chunk `i` is added and stored. Each chunk's term comes from
+/// the same operations as [`RefLanes::term`] (so the write pass, which recomputes some
+/// terms with it, gets the same bits). A term is a chain of some twenty dependent
+/// operations, and the out-of-order window holds only a few chunks' worth of them; issued
+/// this way, each chunk's chain has started two iterations before its end is needed.
+/// `ahead` (the next block) is prefetched, one chunk per chunk.
 ///
-/// Measured (rows of 1000 `f32`, AVX2, CPU time, best of 7 alternating runs against the
-/// plain loop): softmax +10%, log_softmax +7%, cross-entropy +8%, with its gradient +8%.
-/// Computing whole terms one or two chunks ahead instead gained less (0 to +7%).
+/// Measured against the unpipelined loop (rows of 1000, AVX2, CPU time of a loop over 1024
+/// rows, best of 5-7 alternating runs): `f32` softmax +10%, log_softmax +7%,
+/// cross-entropy +8%, with its gradient +8%; `f64` softmax +8% and +10% (two runs).
+/// Computing whole terms one or two chunks ahead instead gained less (0 to +7%, `f32`).
 /// The pipeline keeps three more lanes live, so the terms go through
 /// [`Acc::add_nonneg`]: with [`Acc::add`], one `f64` accumulator of cross-entropy's loop
 /// was kept in memory (a store and reload on each chunk) and it ran 2% slower than
 /// without the pipeline.
 #[cfg_attr(not(nonlin_outline), inline(always))]
-fn grid_terms_skewed<B: Family, T: Float, U: Float, const STORE: bool>(
+fn terms_skewed<B: Family, T: Float, U: Float, const STORE: bool, const GRID: bool>(
     xs: &[T],
     ds: &mut [T],
     rl: &RefLanes<Ln<B, U>>,
@@ -833,25 +870,24 @@ fn grid_terms_skewed<B: Family, T: Float, U: Float, const STORE: bool>(
     if xs.len() >= 2 * n
         && let (Some(c0), Some(c1)) = (it.next(), it.next())
     {
-        let (r0, t0) = grid_reduce(load_full::<B, T, U>(c0), rl.xlo);
-        let mut e = grid_finish(r0, t0, rl.sh2);
-        let (mut r, mut t) = grid_reduce(load_full::<B, T, U>(c1), rl.xlo);
+        let mut e = rl.finish::<GRID>(rl.reduce::<GRID>(load_full::<B, T, U>(c0)));
+        let mut p = rl.reduce::<GRID>(load_full::<B, T, U>(c1));
         for c in &mut it {
-            let (r2, t2) = grid_reduce(load_full::<B, T, U>(c), rl.xlo);
-            let e1 = grid_finish(r, t, rl.sh2);
+            let p2 = rl.reduce::<GRID>(load_full::<B, T, U>(c));
+            let e1 = rl.finish::<GRID>(p);
             emit!(e, dt);
-            (e, r, t) = (e1, r2, t2);
+            (e, p) = (e1, p2);
         }
         emit!(e, dt);
-        emit!(grid_finish(r, t, rl.sh2), dt);
+        emit!(rl.finish::<GRID>(p), dt);
     }
     // Fewer than two whole chunks: unpipelined.
     for c in &mut it {
-        emit!(term_grid(load_full::<B, T, U>(c), rl.xlo, rl.sh2), dt);
+        emit!(rl.term::<GRID>(load_full::<B, T, U>(c)), dt);
     }
     let c = it.remainder();
     if !c.is_empty() {
-        let e = term_grid(load_pad::<B, T, U>(c, U::NEG_INFINITY), rl.xlo, rl.sh2);
+        let e = rl.term::<GRID>(load_pad::<B, T, U>(c, U::NEG_INFINITY));
         acc.add(e);
         if STORE {
             store_as::<T, Ln<B, U>>(e * sc, dt.into_remainder());
@@ -1151,19 +1187,7 @@ fn row_stats_fast<B: Family, T: Float, U: Float, const STORE: bool, const GRID: 
                 // of 7 and of 9 alternating runs: softmax +9% / +12%, log_softmax +0% /
                 // +11%, cross-entropy +1% / +1%).
                 let ahead = xs.as_ptr().wrapping_add(block.len());
-                if GRID {
-                    grid_terms_skewed::<B, T, U, STORE>(xs, ds, &rl, sc, &mut acc, ahead);
-                    continue;
-                }
-                let mut at = 0;
-                scan_lanes!(<B, T, U, STORE> (xs, U::NEG_INFINITY, ds) |v| {
-                    crate::driver::prefetch(ahead.wrapping_add(at));
-                    at += n;
-                    let e = rl.term::<GRID>(v);
-                    acc.add(e);
-                    e * sc
-                });
-                let _ = at;
+                terms_skewed::<B, T, U, STORE, GRID>(xs, ds, &rl, sc, &mut acc, ahead);
             }
         }
     }
