@@ -309,7 +309,10 @@ pub fn par_map<X: Sync, Y: Send>(xs: &[X], f: impl Fn(&X) -> Y + Sync) -> Vec<Y>
 /// The worst case of `measure(i)` over `0..n`, on up to four threads (the references cost
 /// far more than the kernels). The same result as a sequential scan: ties keep the first
 /// index.
-fn worst_over(n: usize, measure: impl Fn(usize) -> Option<(f64, f64, f64, f64)> + Sync) -> Worst {
+pub fn worst_over(
+    n: usize,
+    measure: impl Fn(usize) -> Option<(f64, f64, f64, f64)> + Sync,
+) -> Worst {
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(4));
     let span = n.div_ceil(threads).max(1);
     std::thread::scope(|s| {
