@@ -306,9 +306,10 @@ pub fn par_map<X: Sync, Y: Send>(xs: &[X], f: impl Fn(&X) -> Y + Sync) -> Vec<Y>
     })
 }
 
-/// The worst case of `measure(i)` over `0..n`, on up to four threads (the references cost
-/// far more than the kernels). The same result as a sequential scan: ties keep the first
-/// index.
+/// The worst case of `measure(i)` (`(ulp, at, got, want)`, or `None` to skip `i`) over
+/// `0..n`, on up to four threads: the references, or over millions of inputs the ULP
+/// measure itself, cost far more than the kernels. The same result as a sequential scan:
+/// ties keep the first index.
 pub fn worst_over(
     n: usize,
     measure: impl Fn(usize) -> Option<(f64, f64, f64, f64)> + Sync,
