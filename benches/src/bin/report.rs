@@ -674,8 +674,12 @@ fn backend_table(tbudget: Duration, n: usize) -> String {
             ));
         }
         let (goal, kernels) = BACKEND_TARGET;
+        // The goal compares with `wide` on SSE2, the portable path of a default build; where
+        // AVX2 is compiled in (`-C target-cpu=native`), `wide` itself runs on AVX2 and the
+        // ratio measures nothing the issue asks about.
         if let Some((_, held)) = kernels.iter().find(|(k, _)| *k == name)
             && supported.len() > 1
+            && !cfg!(target_feature = "avx2")
             && best / portable < goal
         {
             missed.push(format!(
