@@ -987,3 +987,48 @@ fn ties_of_the_maximum_across_blocks() {
     check::<f32>();
     check::<f64>();
 }
+
+/// `f32` logsumexp rows on both sides of the choice between the `f32`-lane pass (taken when
+/// the row's maximum `M` guarantees `|result| >= 2`: `M >= 2`, or `M + ln(cols) <= -2`) and
+/// the `f64` lanes: results as close to 2 in magnitude as that pass can give (a maximum
+/// just above 2 with the rest far below it, or `cols` entries near `-2 - ln(cols)`), and
+/// rows just across the boundary. Every row is held to the budget; the rows of the `f32`
+/// pass to 1 ULP, the bound of its error analysis (`0.5` for the rounding of the result,
+/// at most a quarter for the terms' `f32` roundings in `ln S`, a little for the rest).
+#[test]
+fn logsumexp_f32_lane_pass_threshold() {
+    let mut rng = Rng::new(4711);
+    let mut fast = Worst::default();
+    let mut all = Worst::default();
+    let mut n_fast = 0usize;
+    for &cols in &[1usize, 2, 3, 8, 9, 31, 1000, 3000] {
+        let lnc = (cols as f64).ln();
+        for _ in 0..400 {
+            // Largest entry: near +2, or near -2 - ln(cols) (both sides of each edge).
+            let top = if rng.unit() < 0.5 {
+                2.0 + rng.uniform(-0.05, 0.5)
+            } else {
+                -2.0 - lnc + rng.uniform(-0.5, 0.05)
+            };
+            let spread = [1e-3, 0.1, 1.0, 5.0, 40.0][(rng.next_u64() % 5) as usize];
+            let mut row: Vec<f32> = (0..cols)
+                .map(|_| (top - spread * rng.unit()) as f32)
+                .collect();
+            row[(rng.next_u64() % cols as u64) as usize] = top as f32;
+            let mut got = [0.0f32];
+            logsumexp(&row, cols, &mut got).unwrap();
+            let r64: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+            let (_, _, want) = ref_row(&r64, 1.0);
+            let u = ulp_f32(got[0], want.to_f64());
+            let m = r64.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            all.see(u, m, f64::from(got[0]), want.to_f64());
+            if m >= 2.0 || m + lnc <= -2.0 {
+                n_fast += 1;
+                fast.see(u, m, f64::from(got[0]), want.to_f64());
+            }
+        }
+    }
+    assert!(n_fast > 1000, "{n_fast} rows on the f32-lane pass");
+    assert_within("logsumexp f32, rows of the f32-lane pass", &fast, 1.0);
+    assert_within("logsumexp f32, all rows", &all, B_LOGSUMEXP.0);
+}
