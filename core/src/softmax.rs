@@ -66,12 +66,13 @@
 //!   rounding) instead of a TwoSum chain;
 //! - `f32` logsumexp takes this pass when the row's maximum guarantees a result of at least
 //!   2 in magnitude (`M >= 2`, or `M + ln(cols) <= -2`): the terms' `f32` roundings then
-//!   cost at most a quarter of the result's ULP. Other rows, where `M` and `ln S` may
+//!   cost at most about a third of the result's ULP (half on the TwoSum-term form). Other
+//!   rows, where `M` and `ln S` may
 //!   cancel, are computed in `f64` lanes (see [`logsumexp`]).
 //!
 //! The `f32` sums still accumulate in `f64` and the row scalars in double-double, so the
 //! accuracy is that of the careful pass or better (measured on the test suite, no FMA /
-//! FMA: softmax 2.73 / 1.73 ULP, log-softmax 1.57 / 1.51 ULP, logsumexp 0.58 / 0.58 ULP).
+//! FMA: softmax 2.73 / 1.73 ULP, log-softmax 1.57 / 1.51 ULP, logsumexp 0.67 / 0.81 ULP).
 //!
 //! # Special rows
 //!
@@ -1894,9 +1895,13 @@ pub fn log_softmax_with_inplace<T: Float>(
     rows_inplace_impl::<T, true>(x, cols, opts)
 }
 
-/// Smallest `|logsumexp|` of an `f32` row that the `f32`-lane pass may give: below it, the
-/// `f32` terms' roundings (up to about `2^-24` in `ln S`) could exceed a quarter of the
-/// result's ULP, and the row is computed in `f64` lanes.
+/// Smallest `|logsumexp|` of an `f32` row that the `f32`-lane pass may give. Each `f32`
+/// term is off by up to about `1.34 · 2^-24` relative (the roundings of the reduced
+/// argument, the polynomial and the scaling; about `1.9 · 2^-24` for the TwoSum-term form
+/// of rows beyond the grid's range), and so is `ln S` in absolute terms (equal terms, e.g.
+/// a row of `cols - 1` equal entries below its maximum, leave no room for them to cancel):
+/// a third (half) of an ULP of a result of at least 2. Below it, the row is computed in
+/// `f64` lanes.
 const LSE_F32_MIN: f64 = 2.0;
 
 /// Largest entry of a row (NaN entries ignored: the pass that follows detects them; `-inf`
@@ -1929,14 +1934,14 @@ fn logsumexp_impl_on<B: Family, T: Float>(
     let t64 = t.to_f64();
     for (xr, o) in x.chunks_exact(cols).zip(out.iter_mut()) {
         // f32 rows (T = 1) whose result is at least LSE_F32_MIN in magnitude take the fast
-        // pass in f32 lanes, as softmax does: its terms carry an f32 rounding each, so ln S
-        // is off by up to about 2^-24 (absolute), at most a quarter of the result's ULP
-        // there. The row's maximum M bounds the result, M <= M + ln S <= M + ln(cols), and
-        // is known after a scan that costs a fraction of the pass, so a row that may cancel
-        // goes straight to the f64 lanes below instead of being computed twice.
+        // pass in f32 lanes, as softmax does (see LSE_F32_MIN for its error). The row's
+        // maximum M bounds the result, M <= M + ln S <= M + ln(cols), and is known after a
+        // scan that costs a fraction of the pass, so a row that may cancel goes straight to
+        // the f64 lanes below instead of being computed twice. So do the rows whose M is not
+        // finite (fully masked, +inf; a NaN may hide from the scan, the pass detects it).
         if T::MANTISSA_DIGITS < 53 && t == T::ONE {
             let m = row_max::<B, T>(xr);
-            if m >= LSE_F32_MIN || m + libm::log(cols as f64) <= -LSE_F32_MIN {
+            if m.is_finite() && (m >= LSE_F32_MIN || m + libm::log(cols as f64) <= -LSE_F32_MIN) {
                 let st = row_stats1::<B, T, T>(xr);
                 if let Kind::Normal = st.kind {
                     let (lh, ll) = st.log_sum();
@@ -1984,8 +1989,9 @@ fn logsumexp_impl_on<B: Family, T: Float>(
 /// Domain: any values. A NaN in the row gives NaN; a `+inf` entry gives `+inf`; a row of
 /// only `-inf` gives `-inf` (`ln 0`, under every policy, as in PyTorch).
 ///
-/// Accuracy: within 2 ULP (f32) and 4 ULP (f64) of the exact value (measured: 0.59 ULP in
-/// f32, rows on both sides of the choice above included). In f32 this holds even where
+/// Accuracy: within 2 ULP (f32) and 4 ULP (f64) of the exact value (measured in f32:
+/// 0.81 ULP with FMA, 0.67 without, on rows at both sides of the choice above, the worst
+/// case of the `f32` pass included). In f32 this holds even where
 /// `M < 0` and `ln S ≈ -M` cancel, down to results of about `2^-25 ln S`, because such a
 /// row is computed in `f64`
 /// (`logsumexp([ln .5, ln .25, ln .25]) = -2.856981e-9` in f32, where peers return 0).

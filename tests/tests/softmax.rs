@@ -992,9 +992,12 @@ fn ties_of_the_maximum_across_blocks() {
 /// the row's maximum `M` guarantees `|result| >= 2`: `M >= 2`, or `M + ln(cols) <= -2`) and
 /// the `f64` lanes: results as close to 2 in magnitude as that pass can give (a maximum
 /// just above 2 with the rest far below it, or `cols` entries near `-2 - ln(cols)`), and
-/// rows just across the boundary. Every row is held to the budget; the rows of the `f32`
-/// pass to 1 ULP, the bound of its error analysis (`0.5` for the rounding of the result,
-/// at most a quarter for the terms' `f32` roundings in `ln S`, a little for the rest).
+/// rows just across the boundary; among them rows of `cols - 1` equal entries just below
+/// the maximum, whose terms all carry the same rounding error, so that none of it cancels
+/// in `S` (the worst case of the pass). Every row is held to the budget; the rows of the
+/// `f32` pass to 1 ULP, the bound of its error analysis (`0.5` for the rounding of the
+/// result, up to about a third for the terms' `f32` roundings in `ln S`, which a modelled
+/// worst case reaches: 0.81 ULP at `cols = 1503`, the row below).
 #[test]
 fn logsumexp_f32_lane_pass_threshold() {
     let mut rng = Rng::new(4711);
@@ -1026,6 +1029,35 @@ fn logsumexp_f32_lane_pass_threshold() {
                 n_fast += 1;
                 fast.see(u, m, f64::from(got[0]), want.to_f64());
             }
+        }
+    }
+    // Equal entries below the maximum, on the negative edge (M + ln(cols) just below -2),
+    // and the row an exact model of the f32 terms put at 0.81 ULP.
+    let mut cases: Vec<(usize, f32, f32)> = vec![(
+        1503,
+        f32::from_bits(0xc115_7699),
+        f32::from_bits(0xc115_76b0),
+    )];
+    for &cols in &[2usize, 3, 8, 31, 1000, 1503, 3000] {
+        for _ in 0..60 {
+            let top = (-2.0 - (cols as f64).ln() - rng.uniform(0.0, 0.3)) as f32;
+            let d = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1][(rng.next_u64() % 6) as usize];
+            cases.push((cols, top, (f64::from(top) - d * rng.unit()) as f32));
+        }
+    }
+    for (cols, top, rest) in cases {
+        let mut row = vec![rest; cols];
+        row[0] = top;
+        let mut got = [0.0f32];
+        logsumexp(&row, cols, &mut got).unwrap();
+        let r64: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+        let (_, _, want) = ref_row(&r64, 1.0);
+        let u = ulp_f32(got[0], want.to_f64());
+        let m = f64::from(top.max(rest));
+        all.see(u, m, f64::from(got[0]), want.to_f64());
+        if m >= 2.0 || m + (cols as f64).ln() <= -2.0 {
+            n_fast += 1;
+            fast.see(u, m, f64::from(got[0]), want.to_f64());
         }
     }
     assert!(n_fast > 1000, "{n_fast} rows on the f32-lane pass");
