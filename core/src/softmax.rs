@@ -368,6 +368,23 @@ fn hmax<L: Lane>(v: L) -> f64 {
     b
 }
 
+/// Largest entry of a row or block, read in `U` lanes (NaN entries ignored: the pass that
+/// follows detects them; `-inf` for an empty slice).
+#[cfg_attr(not(nonlin_outline), inline(always))]
+fn row_max<B: Family, T: Float, U: Float>(row: &[T]) -> f64 {
+    let n = Ln::<B, U>::LANES;
+    let mut vmax = Ln::<B, U>::splat(U::NEG_INFINITY);
+    let mut it = row.chunks_exact(n);
+    for c in &mut it {
+        vmax = vmax.max(load_full::<B, T, U>(c));
+    }
+    let rem = it.remainder();
+    if !rem.is_empty() {
+        vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
+    }
+    hmax(vmax)
+}
+
 /// Per-lane-position sums, held in `f64x4` registers (two for an `f32x8`): plain `f64` for
 /// `f32` terms (exact enough: `n 2^-53`), TwoSum (double-double) for `f64` terms.
 #[derive(Clone, Copy)]
@@ -559,16 +576,7 @@ pub(crate) fn row_stats<B: Family, T: Float, U: Float, const TEMP: bool>(row: &[
     let mut extra = (0.0f64, 0.0f64);
     let mut count: u64 = 0;
     for block in row.chunks(block_len::<U>(n)) {
-        let mut vmax = Ln::<B, U>::splat(U::NEG_INFINITY);
-        let mut it = block.chunks_exact(n);
-        for c in &mut it {
-            vmax = vmax.max(load_full::<B, T, U>(c));
-        }
-        let rem = it.remainder();
-        if !rem.is_empty() {
-            vmax = vmax.max(load_pad::<B, T, U>(rem, U::NEG_INFINITY));
-        }
-        let bm = hmax(vmax);
+        let bm = row_max::<B, T, U>(block);
         if bm > m {
             if bm - r > (BIAS + LAG) * t64 {
                 // New reference, BIAS below the new maximum (exactly a U value, so the
@@ -1904,23 +1912,6 @@ pub fn log_softmax_with_inplace<T: Float>(
 /// measures 0.81 ULP in all on such a row). Below it, the row is computed in `f64` lanes.
 const LSE_F32_MIN: f64 = 2.0;
 
-/// Largest entry of a row (NaN entries ignored: the pass that follows detects them; `-inf`
-/// for an empty row).
-#[cfg_attr(not(nonlin_outline), inline(always))]
-fn row_max<B: Family, T: Float>(row: &[T]) -> f64 {
-    let n = Ln::<B, T>::LANES;
-    let mut vmax = Ln::<B, T>::splat(T::NEG_INFINITY);
-    let mut it = row.chunks_exact(n);
-    for c in &mut it {
-        vmax = vmax.max(load_full::<B, T, T>(c));
-    }
-    let rem = it.remainder();
-    if !rem.is_empty() {
-        vmax = vmax.max(load_pad::<B, T, T>(rem, T::NEG_INFINITY));
-    }
-    hmax(vmax)
-}
-
 #[cfg_attr(not(nonlin_outline), inline(always))]
 fn logsumexp_impl_on<B: Family, T: Float>(
     x: &[T],
@@ -1940,7 +1931,7 @@ fn logsumexp_impl_on<B: Family, T: Float>(
         // the f64 lanes below instead of being computed twice. So do the rows whose M is not
         // finite (fully masked, +inf; a NaN may hide from the scan, the pass detects it).
         if T::MANTISSA_DIGITS < 53 && t == T::ONE {
-            let m = row_max::<B, T>(xr);
+            let m = row_max::<B, T, T>(xr);
             if m.is_finite() && (m >= LSE_F32_MIN || m + libm::log(cols as f64) <= -LSE_F32_MIN) {
                 let st = row_stats1::<B, T, T>(xr);
                 if let Kind::Normal = st.kind {
